@@ -1,0 +1,288 @@
+// Package bot is zhucun's Telegram side: it takes updates in (webhook or long polling),
+// runs them through the handlers in order per chat, and sends the replies. The
+// go-telegram/bot library is used here only, as the API client and the type source.
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"zhucun/handlers"
+)
+
+// ErrBlocked reports that the user blocked the bot: nothing can be sent to them.
+var ErrBlocked = errors.New("user blocked the bot")
+
+// Config is what the Telegram side needs.
+type Config struct {
+	Token  string
+	APIURL string // Bot API base URL, without a trailing slash
+	// PollTimeout is how long one getUpdates call is held open by Telegram.
+	PollTimeout time.Duration
+	// MaxSendAttempts bounds the retries of one send after 429 or a server error.
+	MaxSendAttempts int
+	Logger          *slog.Logger
+	Metrics         *Metrics
+}
+
+// Bot is the Bot API client: it knows the bot's name and sends replies.
+type Bot struct {
+	cfg      Config
+	api      *tgbot.Bot
+	http     *http.Client
+	username string
+}
+
+// New connects to the Bot API and learns the bot's username.
+func New(ctx context.Context, cfg Config) (*Bot, error) {
+	if cfg.APIURL == "" {
+		cfg.APIURL = "https://api.telegram.org"
+	}
+	cfg.APIURL = strings.TrimSuffix(cfg.APIURL, "/")
+	if cfg.PollTimeout <= 0 {
+		cfg.PollTimeout = 30 * time.Second
+	}
+	if cfg.MaxSendAttempts <= 0 {
+		cfg.MaxSendAttempts = 3
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	hc := &http.Client{
+		Timeout: cfg.PollTimeout + 15*time.Second,
+		Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second,
+		},
+	}
+	b := &Bot{cfg: cfg, http: hc}
+	api, err := tgbot.New(cfg.Token,
+		tgbot.WithServerURL(cfg.APIURL),
+		tgbot.WithHTTPClient(cfg.PollTimeout, hc),
+		tgbot.WithSkipGetMe(),
+		tgbot.WithErrorsHandler(func(err error) {
+			cfg.Logger.Error("bot api client", slog.String("error", b.redact(err).Error()))
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("bot api client: %w", b.redact(err))
+	}
+	b.api = api
+	me, err := api.GetMe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("getMe: %w", b.redact(err))
+	}
+	b.username = me.Username
+	return b, nil
+}
+
+// Username is the bot's @name, without the @.
+func (b *Bot) Username() string { return b.username }
+
+// DeepLink is the link that opens a private chat with the bot and sends /start payload.
+func (b *Bot) DeepLink(payload string) string {
+	return "https://t.me/" + b.username + "?start=" + payload
+}
+
+// redact takes the token out of an error's text. The token is a secret: it must appear
+// in no log line and no error.
+func (b *Bot) redact(err error) error {
+	if err == nil || b.cfg.Token == "" || !strings.Contains(err.Error(), b.cfg.Token) {
+		return err
+	}
+	return &redactedError{msg: strings.ReplaceAll(err.Error(), b.cfg.Token, "<token>"), err: err}
+}
+
+// redactedError keeps the chain for errors.Is and errors.As but prints no token.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// apiResponse is the envelope of every Bot API answer.
+type apiResponse struct {
+	OK          bool            `json:"ok"`
+	Result      json.RawMessage `json:"result"`
+	ErrorCode   int             `json:"error_code"`
+	Description string          `json:"description"`
+	Parameters  struct {
+		RetryAfter int `json:"retry_after"`
+	} `json:"parameters"`
+}
+
+// getUpdates long-polls for updates from offset on. The library keeps its own polling
+// loop private (and acknowledges before handling), so this one call is ours.
+func (b *Bot) getUpdates(ctx context.Context, offset int64, limit int) ([]models.Update, error) {
+	body, _ := json.Marshal(map[string]any{
+		"offset": offset, "limit": limit, "timeout": int(b.cfg.PollTimeout.Seconds()),
+		"allowed_updates": []string{"message", "callback_query", "my_chat_member"},
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.cfg.APIURL+"/bot"+b.cfg.Token+"/getUpdates", bytes.NewReader(body))
+	if err != nil {
+		return nil, b.redact(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("getUpdates: %w", b.redact(err))
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("getUpdates: %w", b.redact(err))
+	}
+	var r apiResponse
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("getUpdates: HTTP %d: %w", resp.StatusCode, err)
+	}
+	if !r.OK {
+		if r.Parameters.RetryAfter > 0 {
+			return nil, &tgbot.TooManyRequestsError{Message: r.Description, RetryAfter: r.Parameters.RetryAfter}
+		}
+		return nil, fmt.Errorf("getUpdates: %d %s", r.ErrorCode, r.Description)
+	}
+	var ups []models.Update
+	if err := json.Unmarshal(r.Result, &ups); err != nil {
+		return nil, fmt.Errorf("getUpdates: decode: %w", err)
+	}
+	return ups, nil
+}
+
+// answerCallback stops the spinner on a pressed button. Failing is harmless (the query
+// may be too old), so it is only logged.
+func (b *Bot) answerCallback(ctx context.Context, id string) {
+	if _, err := b.api.AnswerCallbackQuery(ctx, &tgbot.AnswerCallbackQueryParams{CallbackQueryID: id}); err != nil {
+		b.cfg.Logger.Debug("answer callback query", slog.String("error", b.redact(err).Error()))
+	}
+}
+
+// Send delivers one reply, waiting out 429 retry_after and retrying server errors a few
+// times. A user who blocked the bot gives ErrBlocked.
+func (b *Bot) Send(ctx context.Context, rep handlers.Reply) error {
+	method := methodOf(rep)
+	var err error
+	for attempt := 1; attempt <= b.cfg.MaxSendAttempts; attempt++ {
+		err = b.sendOnce(ctx, rep)
+		var tooMany *tgbot.TooManyRequestsError
+		switch {
+		case err == nil:
+			b.cfg.Metrics.sends.WithLabelValues(method, "ok").Inc()
+			return nil
+		case errors.As(err, &tooMany):
+			b.cfg.Metrics.sends.WithLabelValues(method, "retry_after").Inc()
+			if werr := wait(ctx, time.Duration(tooMany.RetryAfter)*time.Second); werr != nil {
+				return werr
+			}
+		case errors.Is(err, tgbot.ErrorForbidden):
+			b.cfg.Metrics.sends.WithLabelValues(method, "blocked").Inc()
+			return ErrBlocked
+		case errors.Is(err, tgbot.ErrorBadRequest) && strings.Contains(err.Error(), "message is not modified"):
+			b.cfg.Metrics.sends.WithLabelValues(method, "ok").Inc()
+			return nil
+		case errors.Is(err, tgbot.ErrorBadRequest), errors.Is(err, tgbot.ErrorUnauthorized), errors.Is(err, tgbot.ErrorNotFound):
+			b.cfg.Metrics.sends.WithLabelValues(method, "error").Inc()
+			return fmt.Errorf("%s: %w", method, b.redact(err))
+		default: // a server error or a network failure: try again shortly
+			b.cfg.Metrics.sends.WithLabelValues(method, "error").Inc()
+			if werr := wait(ctx, time.Duration(attempt)*500*time.Millisecond); werr != nil {
+				return werr
+			}
+		}
+	}
+	return fmt.Errorf("%s: %w", method, b.redact(err))
+}
+
+func methodOf(rep handlers.Reply) string {
+	switch {
+	case rep.Photo != nil:
+		return "sendPhoto"
+	case rep.Document != nil:
+		return "sendDocument"
+	case rep.EditMessageID != 0:
+		return "editMessageText"
+	}
+	return "sendMessage"
+}
+
+func (b *Bot) sendOnce(ctx context.Context, rep handlers.Reply) error {
+	markup := replyMarkup(rep)
+	var err error
+	switch {
+	case rep.Photo != nil:
+		_, err = b.api.SendPhoto(ctx, &tgbot.SendPhotoParams{
+			ChatID: rep.ChatID, Caption: rep.Text, ReplyMarkup: markup,
+			Photo: &models.InputFileUpload{Filename: rep.Photo.Name, Data: bytes.NewReader(rep.Photo.Bytes)},
+		})
+	case rep.Document != nil:
+		_, err = b.api.SendDocument(ctx, &tgbot.SendDocumentParams{
+			ChatID: rep.ChatID, Caption: rep.Text, ReplyMarkup: markup,
+			Document: &models.InputFileUpload{Filename: rep.Document.Name, Data: bytes.NewReader(rep.Document.Bytes)},
+		})
+	case rep.EditMessageID != 0:
+		var inline models.ReplyMarkup
+		if rep.Buttons != nil {
+			inline = markup
+		} else {
+			inline = models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{}}
+		}
+		_, err = b.api.EditMessageText(ctx, &tgbot.EditMessageTextParams{
+			ChatID: rep.ChatID, MessageID: rep.EditMessageID, Text: rep.Text, ReplyMarkup: inline,
+		})
+	default:
+		_, err = b.api.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: rep.ChatID, Text: rep.Text, ReplyMarkup: markup})
+	}
+	return err
+}
+
+// replyMarkup builds the keyboard of a reply, nil when it has none.
+func replyMarkup(rep handlers.Reply) models.ReplyMarkup {
+	switch {
+	case len(rep.Buttons) > 0:
+		rows := make([][]models.InlineKeyboardButton, len(rep.Buttons))
+		for i, row := range rep.Buttons {
+			for _, btn := range row {
+				rows[i] = append(rows[i], models.InlineKeyboardButton{Text: btn.Text, CallbackData: btn.Data})
+			}
+		}
+		return models.InlineKeyboardMarkup{InlineKeyboard: rows}
+	case len(rep.Keyboard) > 0:
+		rows := make([][]models.KeyboardButton, len(rep.Keyboard))
+		for i, row := range rep.Keyboard {
+			for _, btn := range row {
+				rows[i] = append(rows[i], models.KeyboardButton{Text: btn.Text, RequestLocation: btn.RequestLocation, RequestContact: btn.RequestContact})
+			}
+		}
+		return models.ReplyKeyboardMarkup{Keyboard: rows, ResizeKeyboard: true, IsPersistent: true}
+	case rep.RemoveKeyboard:
+		return models.ReplyKeyboardRemove{RemoveKeyboard: true}
+	}
+	return nil
+}
+
+// wait pauses for d or until ctx ends.
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

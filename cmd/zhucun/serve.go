@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"zhucun/bot"
+	"zhucun/handlers"
+	"zhucun/store"
+)
+
+// app is the running bot: records, state, the Telegram side and the HTTP endpoints.
+type app struct {
+	cfg      config
+	log      *slog.Logger
+	db       *store.DB
+	rdb      *redis.Client
+	handlers *handlers.Handlers
+	pipeline *bot.Pipeline
+	listener net.Listener
+	http     *http.Server
+}
+
+// newApp wires the bot exactly as serve runs it; tests build it the same way.
+func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err error) {
+	if cfg.RedisURL == "" {
+		return nil, &configError{errors.New("REDIS_URL: in-process conversation state is not available in this version; set a redis:// URL")}
+	}
+	a = &app{cfg: cfg, log: logger}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if a.db, err = openPostgres(ctx, cfg); err != nil {
+		return nil, err
+	}
+	applied, err := a.db.Migrate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(applied) > 0 {
+		logger.Info("migrations applied", slog.Any("migrations", applied))
+	}
+	if a.rdb, err = store.OpenRedis(ctx, cfg.RedisURL); err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	b, err := bot.New(ctx, bot.Config{Token: cfg.Token, APIURL: cfg.APIURL, Logger: logger, Metrics: bot.NewMetrics(reg)})
+	if err != nil {
+		return nil, err
+	}
+	a.handlers, err = handlers.New(handlers.Config{
+		AdminIDs: cfg.AdminIDs, DefaultLocale: cfg.DefaultLocale, DeepLinkFunc: b.DeepLink,
+	}, a.db, store.NewState(a.rdb, cfg.RedisPrefix, cfg.ConversationTTL))
+	if err != nil {
+		return nil, err
+	}
+	a.pipeline = bot.NewPipeline(b, a.handlers, bot.PipelineConfig{WebhookSecret: cfg.WebhookSecret})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.handlers.Ready(ctx); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if cfg.WebhookURL != "" {
+		u, _ := url.Parse(cfg.WebhookURL) // validated by loadConfig
+		path := u.Path
+		if path == "" {
+			path = "/"
+		}
+		mux.Handle(path, a.pipeline.WebhookHandler())
+	}
+	a.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	if a.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("ZHUCUN_HTTP_ADDR: %w", err)
+	}
+	logger.Info("bot ready", slog.String("username", b.Username()), slog.String("http", a.listener.Addr().String()),
+		slog.Bool("webhook", cfg.WebhookURL != ""))
+	return a, nil
+}
+
+// run serves until ctx ends, then shuts down: the webhook stops taking updates, polling
+// finishes the batch in hand, and nothing unfinished is acknowledged.
+func (a *app) run(ctx context.Context) error {
+	defer a.close()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	errc := make(chan error, 2)
+	go func() {
+		if err := a.http.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	polling := a.cfg.WebhookURL == ""
+	pollDone := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		if polling {
+			if err := a.pipeline.Poll(ctx); err != nil {
+				errc <- err
+			}
+		}
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	stop()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if serr := a.http.Shutdown(shutdownCtx); serr != nil && err == nil {
+		err = serr
+	}
+	<-pollDone
+	a.log.Info("stopped")
+	return err
+}
+
+func (a *app) close() {
+	if a.listener != nil {
+		a.listener.Close()
+	}
+	if a.rdb != nil {
+		a.rdb.Close()
+	}
+	if a.db != nil {
+		a.db.Close()
+	}
+}
+
+func serve(ctx context.Context, cfg config, logger *slog.Logger) error {
+	a, err := newApp(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	return a.run(ctx)
+}

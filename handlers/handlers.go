@@ -1,0 +1,244 @@
+// Package handlers is the product: commands, conversation flows, authorisation and the
+// rules of the work. It speaks a channel-neutral protocol (Input in, Replies out) and
+// never sees Telegram, so the same flows run behind any channel and are tested without
+// HTTP.
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+
+	"zhucun/store"
+)
+
+// Config is what the handlers need to know about the deployment.
+type Config struct {
+	// AdminIDs are the user ids of the admins (ZHUCUN_ADMIN_IDS).
+	AdminIDs []int64
+	// DefaultLocale is used when a user's language is unknown.
+	DefaultLocale string
+	// DeepLinkFunc turns a start payload into a link that opens the bot with it.
+	DeepLinkFunc func(payload string) string
+	// NowFunc is the clock; nil means time.Now.
+	NowFunc func() time.Time
+}
+
+// Handlers runs inputs through the commands and flows, writing records and the
+// processed-update marker in one transaction.
+type Handlers struct {
+	cfg      Config
+	db       *store.DB
+	state    *store.State
+	bundle   *i18n.Bundle
+	commands []command
+	flows    map[string]map[string]stepFunc
+}
+
+// stepFunc handles one step of a flow.
+type stepFunc func(ctx context.Context, r *Request) error
+
+// command is a slash command and who may use it.
+type command struct {
+	name    string
+	help    string // message ID of its line in /help
+	allowed func(r *Request) bool
+	run     func(ctx context.Context, r *Request) error
+}
+
+// New returns handlers over records in db and conversations in state.
+func New(cfg Config, db *store.DB, state *store.State) (*Handlers, error) {
+	if cfg.DefaultLocale == "" {
+		cfg.DefaultLocale = "zh-Hans"
+	}
+	if !slices.Contains(shippedLocales, cfg.DefaultLocale) {
+		return nil, fmt.Errorf("default locale %q is not shipped (have %v)", cfg.DefaultLocale, shippedLocales)
+	}
+	if cfg.NowFunc == nil {
+		cfg.NowFunc = time.Now
+	}
+	if cfg.DeepLinkFunc == nil {
+		return nil, errors.New("handlers: DeepLinkFunc is required")
+	}
+	b, err := newBundle(cfg.DefaultLocale)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handlers{cfg: cfg, db: db, state: state, bundle: b, flows: map[string]map[string]stepFunc{}}
+	h.commands = []command{
+		{name: "start", run: h.start},
+		{name: "help", help: "help.cmd_help", allowed: anyone, run: h.help},
+		{name: "me", help: "help.cmd_me", allowed: anyone, run: h.me},
+		{name: "invite", help: "help.cmd_invite", allowed: canInvite, run: h.inviteStart},
+		{name: "lang", help: "help.cmd_lang", allowed: anyone, run: h.langStart},
+		{name: "feedback", help: "help.cmd_feedback", allowed: anyone, run: h.feedbackStart},
+		{name: "cancel", help: "help.cmd_cancel", allowed: anyone, run: h.cancel},
+	}
+	h.flows[flowLang] = map[string]stepFunc{stepLangPick: h.langPick}
+	h.flows[flowFeedback] = map[string]stepFunc{stepFeedbackText: h.feedbackText, stepFeedbackAnon: h.feedbackAnon}
+	h.flows[flowInvite] = map[string]stepFunc{
+		stepInviteRole: h.inviteRole, stepInviteNode: h.inviteNode,
+		stepInviteExpiry: h.inviteExpiry, stepInviteUses: h.inviteUses,
+	}
+	return h, nil
+}
+
+func anyone(*Request) bool { return true }
+
+// Handle runs one input. Its records, the conversation's next state and the marker that
+// the update is processed are written together: the transaction commits only after the
+// conversation was saved (a save that lost a race rolls everything back, ErrConflict).
+// A replayed input changes nothing and yields no replies. The replies are handed out
+// once: the caller must deliver them.
+func (h *Handlers) Handle(ctx context.Context, in Input) ([]Reply, error) {
+	conv, err := h.state.Load(ctx, in.ChatID)
+	if err != nil {
+		return nil, err
+	}
+	var saved *store.Conversation
+	err = h.db.InTx(ctx, func(tx *store.DB) error {
+		fresh, err := tx.MarkProcessed(ctx, in.UpdateID)
+		if err != nil || !fresh {
+			return err
+		}
+		r, err := h.newRequest(ctx, tx, in, conv)
+		if err != nil {
+			return err
+		}
+		if err := h.route(ctx, r); err != nil {
+			return err
+		}
+		b, err := json.Marshal(r.replies)
+		if err != nil {
+			return fmt.Errorf("encode replies: %w", err)
+		}
+		if err := tx.SetReplies(ctx, in.UpdateID, b); err != nil {
+			return err
+		}
+		if r.convChanged {
+			next, err := h.state.Save(ctx, in.ChatID, r.Conv)
+			if err != nil {
+				return err
+			}
+			saved = &next
+		}
+		return nil
+	})
+	if err != nil {
+		if saved != nil {
+			// The records did not commit: put the conversation back where it was, unless
+			// someone moved it on meanwhile.
+			conv.Version = saved.Version
+			h.state.Save(context.WithoutCancel(ctx), in.ChatID, conv) //nolint:errcheck // best effort; the original error is what matters
+		}
+		return nil, err
+	}
+	raw, err := h.db.ClaimReplies(ctx, in.UpdateID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // another process claimed them
+	}
+	if err != nil {
+		return nil, err
+	}
+	var replies []Reply
+	if err := json.Unmarshal(raw, &replies); err != nil {
+		return nil, fmt.Errorf("decode replies: %w", err)
+	}
+	return replies, nil
+}
+
+// Ready reports whether the records and the conversation state can be reached.
+func (h *Handlers) Ready(ctx context.Context) error {
+	if err := h.db.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if err := h.state.Ping(ctx); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
+// Busy is the answer to an input that could not be handled because a service is
+// unreachable, in the language the channel reports for the user.
+func (h *Handlers) Busy(in Input) Reply {
+	tr := newTranslator(h.bundle, localeFor("", in.LanguageCode, h.cfg.DefaultLocale))
+	return Reply{ChatID: in.ChatID, Text: tr.T("common.busy")}
+}
+
+// Apology is the answer to an input that failed and was set aside.
+func (h *Handlers) Apology(in Input) Reply {
+	tr := newTranslator(h.bundle, localeFor("", in.LanguageCode, h.cfg.DefaultLocale))
+	return Reply{ChatID: in.ChatID, Text: tr.T("common.apology")}
+}
+
+// MarkBlocked records that a user blocked the bot.
+func (h *Handlers) MarkBlocked(ctx context.Context, userID int64) error {
+	return h.db.MarkBlocked(ctx, userID)
+}
+
+// route sends an input to its command, its flow step or the fallback.
+func (h *Handlers) route(ctx context.Context, r *Request) error {
+	in := r.In
+	if !in.Private {
+		r.Say("common.private_only")
+		return nil
+	}
+	if in.Command != "" {
+		if in.Command != "cancel" && r.Conv.Active() {
+			r.EndFlow()
+		}
+		for _, c := range h.commands {
+			if c.name != in.Command {
+				continue
+			}
+			if c.allowed != nil && !c.allowed(r) {
+				r.Say("common.not_allowed")
+				return nil
+			}
+			return c.run(ctx, r)
+		}
+		r.Say("common.unknown_command")
+		return nil
+	}
+	if in.Callback != nil {
+		flow, step, ok := parseCallback(in.Callback.Data)
+		if !ok || flow != r.Conv.Flow || step != r.Conv.Step {
+			r.Say("common.stale_button")
+			return nil
+		}
+	}
+	if r.Conv.Active() {
+		step, ok := h.flows[r.Conv.Flow][r.Conv.Step]
+		if !ok { // a flow or step this version no longer has
+			r.EndFlow()
+			r.Say("common.flow_gone")
+			return nil
+		}
+		return step(ctx, r)
+	}
+	r.Say("common.unknown_input")
+	return nil
+}
+
+func (h *Handlers) cancel(_ context.Context, r *Request) error {
+	if !r.Conv.Active() {
+		r.Reply(Reply{Text: r.T("common.nothing_to_cancel"), RemoveKeyboard: false})
+		return nil
+	}
+	r.EndFlow()
+	r.Say("common.cancelled")
+	return nil
+}
+
+// SetAside records an update that failed every attempt, so its chat moves on; the
+// update counts as processed from then on.
+func (h *Handlers) SetAside(ctx context.Context, updateID int64, kind string, attempts int, lastErr string, payload []byte) error {
+	return h.db.AddDeadLetter(ctx, store.DeadLetter{
+		UpdateID: updateID, Kind: kind, Attempts: int32(attempts), LastError: lastErr, Payload: payload,
+	})
+}

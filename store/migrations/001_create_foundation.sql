@@ -1,0 +1,105 @@
+-- The region tree: city → county → township → village. path holds the ids from the
+-- root down ("/1/4/9/"), so "reaches" is a prefix test.
+CREATE TABLE regions (
+    id          bigserial PRIMARY KEY,
+    parent_id   bigint REFERENCES regions (id),
+    level       text NOT NULL CHECK (level IN ('city', 'county', 'township', 'village')),
+    code        text NOT NULL UNIQUE,
+    name        text NOT NULL,
+    name_en     text NOT NULL DEFAULT '',
+    path        text NOT NULL DEFAULT '',
+    latitude    double precision,
+    longitude   double precision,
+    radius_m    integer,
+    categories  text[] NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    CHECK ((level = 'village') = (latitude IS NOT NULL AND longitude IS NOT NULL AND radius_m IS NOT NULL))
+);
+CREATE INDEX regions_parent_idx ON regions (parent_id);
+CREATE INDEX regions_path_idx ON regions (path text_pattern_ops);
+
+-- users.id is the channel's user id (Telegram's user id).
+CREATE TABLE users (
+    id            bigint PRIMARY KEY,
+    first_name    text NOT NULL DEFAULT '',
+    language_code text NOT NULL DEFAULT '',
+    locale        text NOT NULL DEFAULT '',
+    blocked_at    timestamptz,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE role_assignments (
+    id          bigserial PRIMARY KEY,
+    user_id     bigint NOT NULL REFERENCES users (id),
+    role        text NOT NULL CHECK (role IN ('supervisor', 'first_secretary', 'member')),
+    region_id   bigint NOT NULL REFERENCES regions (id),
+    granted_by  bigint REFERENCES users (id),
+    invite_id   bigint,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    revoked_at  timestamptz
+);
+CREATE UNIQUE INDEX role_assignments_active_idx ON role_assignments (user_id, role, region_id) WHERE revoked_at IS NULL;
+CREATE INDEX role_assignments_region_idx ON role_assignments (region_id) WHERE revoked_at IS NULL;
+
+-- An invite's token is never stored: only its SHA-256.
+CREATE TABLE invites (
+    id          bigserial PRIMARY KEY,
+    token_hash  bytea NOT NULL UNIQUE,
+    role        text NOT NULL CHECK (role IN ('supervisor', 'first_secretary', 'member')),
+    region_id   bigint NOT NULL REFERENCES regions (id),
+    created_by  bigint NOT NULL REFERENCES users (id),
+    max_uses    integer NOT NULL CHECK (max_uses > 0),
+    uses        integer NOT NULL DEFAULT 0 CHECK (uses <= max_uses),
+    expires_at  timestamptz NOT NULL,
+    revoked_at  timestamptz,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE invite_redemptions (
+    invite_id   bigint NOT NULL REFERENCES invites (id),
+    user_id     bigint NOT NULL REFERENCES users (id),
+    redeemed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (invite_id, user_id)
+);
+
+-- One row per update whose records are committed; written in the same transaction as
+-- those records. replies is the outbox of what the bot answered; sent_at is set by the
+-- one process that claims sending them. No chat or user id: the marker must not tie an
+-- anonymous record to its sender.
+CREATE TABLE processed_updates (
+    update_id     bigint PRIMARY KEY,
+    processed_at  timestamptz NOT NULL DEFAULT now(),
+    replies       jsonb NOT NULL DEFAULT '[]',
+    sent_at       timestamptz
+);
+
+CREATE TABLE dead_letters (
+    update_id   bigint PRIMARY KEY,
+    kind        text NOT NULL,
+    attempts    integer NOT NULL,
+    last_error  text NOT NULL,
+    payload     jsonb NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE audit_log (
+    id          bigserial PRIMARY KEY,
+    at          timestamptz NOT NULL DEFAULT now(),
+    actor_id    bigint,
+    action      text NOT NULL,
+    region_id   bigint,
+    subject     text NOT NULL DEFAULT '',
+    details     jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_region_idx ON audit_log (region_id, at);
+
+-- Feedback reaches the admins. An anonymous one has no user_id and only the day it
+-- was sent, so it cannot be matched with anything else by time.
+CREATE TABLE feedback (
+    id          bigserial PRIMARY KEY,
+    user_id     bigint REFERENCES users (id),
+    body        text NOT NULL,
+    sent_on     date NOT NULL,
+    created_at  timestamptz
+);

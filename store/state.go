@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Conversation is where a chat stands in a flow: the flow, its step, what the user has
+// given so far, and a version that moves on with every save.
+type Conversation struct {
+	Flow    string            `json:"flow"`
+	Step    string            `json:"step"`
+	Draft   map[string]string `json:"draft,omitempty"`
+	Version int64             `json:"version"`
+}
+
+// Active reports whether the chat is inside a flow.
+func (c Conversation) Active() bool { return c.Flow != "" }
+
+// State keeps conversations in Redis under a key prefix, each for TTL after its last save.
+type State struct {
+	rdb    redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+}
+
+// NewState returns conversation state on rdb. Keys start with prefix ("zhucun:" in
+// production, one per test in tests).
+func NewState(rdb redis.UniversalClient, prefix string, ttl time.Duration) *State {
+	return &State{rdb: rdb, prefix: prefix, ttl: ttl}
+}
+
+// OpenRedis connects to the Redis at url with deadlines honoured on every call.
+func OpenRedis(ctx context.Context, url string) (*redis.Client, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, errors.New("parse redis url: malformed (expected redis://host:port/db)")
+	}
+	opts.ContextTimeoutEnabled = true
+	opts.DialTimeout = 3 * time.Second
+	opts.ReadTimeout = 2 * time.Second
+	opts.WriteTimeout = 2 * time.Second
+	rdb := redis.NewClient(opts)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("connect to redis: %w", err)
+	}
+	return rdb, nil
+}
+
+// Ping checks that Redis answers.
+func (s *State) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
+func (s *State) key(chatID int64) string {
+	return s.prefix + "conv:" + strconv.FormatInt(chatID, 10)
+}
+
+// Load returns the chat's conversation; a chat in no flow gets the zero Conversation
+// with the version of its last save (0 if none).
+func (s *State) Load(ctx context.Context, chatID int64) (Conversation, error) {
+	b, err := s.rdb.Get(ctx, s.key(chatID)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Conversation{}, nil
+	}
+	if err != nil {
+		return Conversation{}, fmt.Errorf("load conversation: %w", err)
+	}
+	var c Conversation
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Conversation{}, fmt.Errorf("load conversation: %w", err)
+	}
+	return c, nil
+}
+
+// casScript writes ARGV[2] with TTL ARGV[3] ms only when the stored version is ARGV[1].
+var casScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+local v = 0
+if cur then v = cjson.decode(cur)['version'] end
+if tostring(v) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`)
+
+// Save stores c when the stored version is still c.Version and returns c with its new
+// version. If another process saved in between, it fails with ErrConflict and stores
+// nothing. A conversation that left its flow is kept as an empty record with its
+// version, so a late writer still sees the version move.
+func (s *State) Save(ctx context.Context, chatID int64, c Conversation) (Conversation, error) {
+	next := c
+	next.Version = c.Version + 1
+	b, err := json.Marshal(next)
+	if err != nil {
+		return c, fmt.Errorf("save conversation: %w", err)
+	}
+	ok, err := casScript.Run(ctx, s.rdb, []string{s.key(chatID)},
+		strconv.FormatInt(c.Version, 10), b, s.ttl.Milliseconds()).Int()
+	if err != nil {
+		return c, fmt.Errorf("save conversation: %w", err)
+	}
+	if ok == 0 {
+		return c, fmt.Errorf("save conversation of %d: %w", chatID, ErrConflict)
+	}
+	return next, nil
+}
