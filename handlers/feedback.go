@@ -53,6 +53,8 @@ func (h *Handlers) feedbackAnon(ctx context.Context, r *Request) error {
 	if _, err := r.tx.AddFeedback(ctx, sender, body, h.cfg.NowFunc()); err != nil {
 		return err
 	}
+	r.EndFlow()
+	r.Prompt(r.T("feedback.thanks"), nil)
 	for _, admin := range h.cfg.AdminIDs {
 		tr := newTranslator(h.bundle, h.cfg.DefaultLocale)
 		if u, err := r.tx.UserByID(ctx, admin); err == nil {
@@ -64,7 +66,5 @@ func (h *Handlers) feedbackAnon(ctx context.Context, r *Request) error {
 		}
 		r.Reply(Reply{ChatID: admin, Text: text})
 	}
-	r.EndFlow()
-	r.Prompt(r.T("feedback.thanks"), nil)
 	return nil
 }

@@ -83,4 +83,3 @@ func (db *DB) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 	const q = `SELECT update_id, kind, attempts, last_error, payload FROM dead_letters ORDER BY created_at, update_id`
 	return collect[DeadLetter](ctx, db, q)
 }
-

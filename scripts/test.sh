@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs every check and test of zhucun on this machine. Starts PostgreSQL and Redis when
+# they are not running, installs them (Debian packages) when they are missing and this
+# runs as root, creates the test database, then runs gofmt, go vet and go test -race.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+[ -x /usr/local/go/bin/go ] && PATH="/usr/local/go/bin:$PATH"
+command -v go >/dev/null || die "Go is not installed (https://go.dev/dl/; go.mod names the version)"
+
+as_root() { [ "$(id -u)" = 0 ]; }
+apt_install() {
+	as_root || die "$* missing and not root: install them (apt-get install $*) or run as root"
+	log "installing $*"
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+wait_for() { # wait_for WHAT CMD...: up to 30 s
+	local what=$1; shift
+	for _ in $(seq 1 60); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
+	die "$what did not come up"
+}
+
+# --- PostgreSQL -------------------------------------------------------------------
+export ZHUCUN_TEST_DATABASE_URL=${ZHUCUN_TEST_DATABASE_URL:-postgres://127.0.0.1:5432/test?sslmode=disable}
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432; }
+if ! command -v pg_isready >/dev/null || ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+	pg_up 2>/dev/null || apt_install postgresql postgresql-client
+fi
+if ! pg_up; then
+	log "starting PostgreSQL"
+	version=$(ls /etc/postgresql | sort -V | tail -n 1)
+	pg_ctlcluster --skip-systemctl-redirect "$version" main start || die "cannot start PostgreSQL $version"
+	wait_for PostgreSQL pg_up
+fi
+if ! psql "$ZHUCUN_TEST_DATABASE_URL" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+	# A fresh Debian cluster trusts nobody over TCP: make this user a role, create the
+	# test database, and connect over the socket with peer authentication.
+	as_root || die "cannot connect to $ZHUCUN_TEST_DATABASE_URL; set ZHUCUN_TEST_DATABASE_URL"
+	me=$(id -un)
+	su postgres -c "psql -qAtc \"SELECT 1 FROM pg_roles WHERE rolname = '$me'\"" | grep -q 1 ||
+		su postgres -c "createuser --superuser $me"
+	psql -h /var/run/postgresql -d postgres -qAtc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1 ||
+		createdb -h /var/run/postgresql test
+	export ZHUCUN_TEST_DATABASE_URL="postgres:///test?host=/var/run/postgresql&sslmode=disable"
+	psql "$ZHUCUN_TEST_DATABASE_URL" -qAtc 'SELECT 1' >/dev/null || die "cannot connect to the test database"
+fi
+log "PostgreSQL: $ZHUCUN_TEST_DATABASE_URL"
+
+# --- Redis ------------------------------------------------------------------------
+export ZHUCUN_TEST_REDIS_URL=${ZHUCUN_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG; }
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server redis-tools
+if ! redis_up 2>/dev/null; then
+	log "starting Redis"
+	mkdir -p /tmp/zhucun-redis
+	redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+		--dir /tmp/zhucun-redis --logfile /tmp/zhucun-redis/redis.log
+	wait_for Redis redis_up
+fi
+log "Redis: $ZHUCUN_TEST_REDIS_URL"
+
+# --- checks and tests -------------------------------------------------------------
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+[ -z "$unformatted" ] || die "gofmt: not formatted: $unformatted"
+go vet ./...
+export CI=${CI:-1}
+go test -race -count=1 -timeout 20m "$@" ./...
