@@ -286,3 +286,6 @@ func wait(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// Close releases the client's idle connections.
+func (b *Bot) Close() { b.http.CloseIdleConnections() }

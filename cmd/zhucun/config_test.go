@@ -16,14 +16,14 @@ import (
 	"time"
 )
 
-// testToken is a well-formed fake bot token; no error text may ever contain it.
-const testToken = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
+// cfgToken is a well-formed fake bot token; no error text may ever contain it.
+const cfgToken = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ0123456789"
 
-// testSecret is a valid ZHUCUN_SECRET: base64 of 32 bytes.
-var testSecret = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x5a}, 32))
+// cfgSecret is a valid ZHUCUN_SECRET: base64 of 32 bytes.
+var cfgSecret = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x5a}, 32))
 
-// testPostgresURL is a well-formed postgres DATABASE_URL; nothing connects to it.
-const testPostgresURL = "postgres://zhucun:pw@db.example:5432/zhucun?sslmode=disable"
+// cfgPostgresURL is a well-formed postgres DATABASE_URL; nothing connects to it.
+const cfgPostgresURL = "postgres://zhucun:pw@db.example:5432/zhucun?sslmode=disable"
 
 // fakeEnv is a getenv that reads only m.
 func fakeEnv(m map[string]string) func(string) string {
@@ -33,9 +33,9 @@ func fakeEnv(m map[string]string) func(string) string {
 // validEnv is a complete serve configuration on Postgres, plus extra.
 func validEnv(extra map[string]string) map[string]string {
 	env := map[string]string{
-		"TELEGRAM_BOT_TOKEN": testToken,
-		"DATABASE_URL":       testPostgresURL,
-		"ZHUCUN_SECRET":      testSecret,
+		"TELEGRAM_BOT_TOKEN": cfgToken,
+		"DATABASE_URL":       cfgPostgresURL,
+		"ZHUCUN_SECRET":      cfgSecret,
 	}
 	maps.Copy(env, extra)
 	return env
@@ -92,9 +92,9 @@ func TestConfigDefaults(t *testing.T) {
 		got  any
 		want any
 	}{
-		{name: "Token", got: c.Token, want: testToken},
+		{name: "Token", got: c.Token, want: cfgToken},
 		{name: "APIURL", got: c.APIURL, want: "https://api.telegram.org"},
-		{name: "DatabaseURL", got: c.DatabaseURL, want: testPostgresURL},
+		{name: "DatabaseURL", got: c.DatabaseURL, want: cfgPostgresURL},
 		{name: "RedisURL", got: c.RedisURL, want: ""},
 		{name: "WebhookURL", got: c.WebhookURL, want: ""},
 		{name: "WebhookSecret", got: c.WebhookSecret, want: ""},
@@ -103,7 +103,7 @@ func TestConfigDefaults(t *testing.T) {
 		{name: "DefaultLocale", got: c.DefaultLocale, want: "zh-Hans"},
 		{name: "ConversationTTL", got: c.ConversationTTL, want: 24 * time.Hour},
 		{name: "DataDir", got: c.DataDir, want: "./data"},
-		{name: "Secret", got: base64.StdEncoding.EncodeToString(c.Secret), want: testSecret},
+		{name: "Secret", got: base64.StdEncoding.EncodeToString(c.Secret), want: cfgSecret},
 		{name: "AdminIDs", got: len(c.AdminIDs), want: 0},
 	}
 	for _, tc := range tests {
@@ -127,23 +127,23 @@ func TestConfigDatabaseURLDefault(t *testing.T) {
 	}{
 		{
 			name: "default data dir",
-			env:  map[string]string{"TELEGRAM_BOT_TOKEN": testToken},
+			env:  map[string]string{"TELEGRAM_BOT_TOKEN": cfgToken},
 			want: filepath.Join("./data", "zhucun.db"),
 		},
 		{
 			name: "ZHUCUN_DATA_DIR",
-			env:  map[string]string{"TELEGRAM_BOT_TOKEN": testToken, "ZHUCUN_DATA_DIR": dir},
+			env:  map[string]string{"TELEGRAM_BOT_TOKEN": cfgToken, "ZHUCUN_DATA_DIR": dir},
 			want: filepath.Join(dir, "zhucun.db"),
 		},
 		{
 			name: "--zhucun-data-dir",
-			env:  map[string]string{"TELEGRAM_BOT_TOKEN": testToken, "ZHUCUN_DATA_DIR": "/nowhere"},
+			env:  map[string]string{"TELEGRAM_BOT_TOKEN": cfgToken, "ZHUCUN_DATA_DIR": "/nowhere"},
 			args: []string{"--zhucun-data-dir", dir},
 			want: filepath.Join(dir, "zhucun.db"),
 		},
 		{
 			name: "SQLite file path",
-			env:  map[string]string{"TELEGRAM_BOT_TOKEN": testToken, "DATABASE_URL": "/var/lib/zhucun/z.db"},
+			env:  map[string]string{"TELEGRAM_BOT_TOKEN": cfgToken, "DATABASE_URL": "/var/lib/zhucun/z.db"},
 			want: "/var/lib/zhucun/z.db",
 		},
 	}
@@ -243,7 +243,7 @@ func TestConfigValid(t *testing.T) {
 	}{
 		{
 			name:    "migrate needs no token and no secret",
-			env:     map[string]string{"DATABASE_URL": testPostgresURL},
+			env:     map[string]string{"DATABASE_URL": cfgPostgresURL},
 			needBot: false,
 			check: func(t *testing.T, c config) {
 				if c.Token != "" {
@@ -471,7 +471,7 @@ func TestConfigSecretsNotInErrors(t *testing.T) {
 		{
 			name:    "good token, other errors",
 			env:     validEnv(map[string]string{"ZHUCUN_TIMEZONE": "Mars/Olympus_Mons", "DATABASE_URL": "mysql://x"}),
-			secret:  strings.SplitN(testToken, ":", 2)[1],
+			secret:  strings.SplitN(cfgToken, ":", 2)[1],
 			wantVar: "ZHUCUN_TIMEZONE",
 		},
 		{
@@ -530,9 +530,9 @@ func TestConfigFileVariants(t *testing.T) {
 		}
 		return p
 	}
-	tokenFile := write("token", testToken+"\n")
-	secretFile := write("secret", testSecret+"\n")
-	crlfSecretFile := write("secret-crlf", testSecret+"\r\n")
+	tokenFile := write("token", cfgToken+"\n")
+	secretFile := write("secret", cfgSecret+"\n")
+	crlfSecretFile := write("secret-crlf", cfgSecret+"\r\n")
 	webhookFile := write("webhook", "hook_secret\n")
 	missing := filepath.Join(dir, "does-not-exist")
 
@@ -546,8 +546,8 @@ func TestConfigFileVariants(t *testing.T) {
 			name: "TELEGRAM_BOT_TOKEN_FILE",
 			env:  withoutKeys(validEnv(map[string]string{"TELEGRAM_BOT_TOKEN_FILE": tokenFile}), "TELEGRAM_BOT_TOKEN"),
 			check: func(t *testing.T, c config) {
-				if c.Token != testToken {
-					t.Errorf("got Token %q, want %q", c.Token, testToken)
+				if c.Token != cfgToken {
+					t.Errorf("got Token %q, want %q", c.Token, cfgToken)
 				}
 			},
 		},
@@ -555,8 +555,8 @@ func TestConfigFileVariants(t *testing.T) {
 			name: "ZHUCUN_SECRET_FILE",
 			env:  withoutKeys(validEnv(map[string]string{"ZHUCUN_SECRET_FILE": secretFile}), "ZHUCUN_SECRET"),
 			check: func(t *testing.T, c config) {
-				if got := base64.StdEncoding.EncodeToString(c.Secret); got != testSecret {
-					t.Errorf("got Secret %q, want %q", got, testSecret)
+				if got := base64.StdEncoding.EncodeToString(c.Secret); got != cfgSecret {
+					t.Errorf("got Secret %q, want %q", got, cfgSecret)
 				}
 			},
 		},
@@ -564,8 +564,8 @@ func TestConfigFileVariants(t *testing.T) {
 			name: "ZHUCUN_SECRET_FILE with CRLF",
 			env:  withoutKeys(validEnv(map[string]string{"ZHUCUN_SECRET_FILE": crlfSecretFile}), "ZHUCUN_SECRET"),
 			check: func(t *testing.T, c config) {
-				if got := base64.StdEncoding.EncodeToString(c.Secret); got != testSecret {
-					t.Errorf("got Secret %q, want %q", got, testSecret)
+				if got := base64.StdEncoding.EncodeToString(c.Secret); got != cfgSecret {
+					t.Errorf("got Secret %q, want %q", got, cfgSecret)
 				}
 			},
 		},
@@ -624,7 +624,7 @@ func TestRunConfigError(t *testing.T) {
 		{
 			name:     "serve with bad config",
 			args:     []string{"serve"},
-			env:      map[string]string{"TELEGRAM_BOT_TOKEN": testToken, "ZHUCUN_TIMEZONE": "Mars/Olympus_Mons"},
+			env:      map[string]string{"TELEGRAM_BOT_TOKEN": cfgToken, "ZHUCUN_TIMEZONE": "Mars/Olympus_Mons"},
 			wantText: "ZHUCUN_TIMEZONE",
 		},
 		{
@@ -636,7 +636,7 @@ func TestRunConfigError(t *testing.T) {
 		{
 			name:     "flags without command",
 			args:     []string{"--zhucun-default-locale", "fr"},
-			env:      map[string]string{"TELEGRAM_BOT_TOKEN": testToken},
+			env:      map[string]string{"TELEGRAM_BOT_TOKEN": cfgToken},
 			wantText: "ZHUCUN_DEFAULT_LOCALE",
 		},
 		{
@@ -682,7 +682,7 @@ func TestRunConfigError(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.wantText) {
 				t.Errorf("got error %q, want it to contain %q", err, tc.wantText)
 			}
-			for _, bad := range []string{"goroutine ", "panic", ".go:", testToken} {
+			for _, bad := range []string{"goroutine ", "panic", ".go:", cfgToken} {
 				if strings.Contains(stderr.String(), bad) || strings.Contains(err.Error(), bad) {
 					t.Errorf("got stderr %q and error %q, want neither to contain %q", stderr.String(), err, bad)
 				}
@@ -782,16 +782,16 @@ func TestBinaryConfigError(t *testing.T) {
 	}{
 		{
 			name:      "bad timezone",
-			env:       []string{"TELEGRAM_BOT_TOKEN=" + testToken, "ZHUCUN_TIMEZONE=Mars/Olympus_Mons"},
+			env:       []string{"TELEGRAM_BOT_TOKEN=" + cfgToken, "ZHUCUN_TIMEZONE=Mars/Olympus_Mons"},
 			wantLines: []string{"zhucun: config: ZHUCUN_TIMEZONE: "},
-			secret:    testToken,
+			secret:    cfgToken,
 		},
 		{
 			name:      "bad timezone by flag",
 			args:      []string{"serve", "--zhucun-timezone", "Mars/Olympus_Mons"},
-			env:       []string{"TELEGRAM_BOT_TOKEN=" + testToken},
+			env:       []string{"TELEGRAM_BOT_TOKEN=" + cfgToken},
 			wantLines: []string{"zhucun: config: ZHUCUN_TIMEZONE: "},
-			secret:    testToken,
+			secret:    cfgToken,
 		},
 		{
 			name:      "malformed token",
@@ -801,12 +801,12 @@ func TestBinaryConfigError(t *testing.T) {
 		},
 		{
 			name: "two problems",
-			env:  []string{"TELEGRAM_BOT_TOKEN=" + testToken, "ZHUCUN_TIMEZONE=Mars/Olympus_Mons", "ZHUCUN_DEFAULT_LOCALE=fr"},
+			env:  []string{"TELEGRAM_BOT_TOKEN=" + cfgToken, "ZHUCUN_TIMEZONE=Mars/Olympus_Mons", "ZHUCUN_DEFAULT_LOCALE=fr"},
 			wantLines: []string{
 				"zhucun: config: ZHUCUN_TIMEZONE: ",
 				"zhucun: config: ZHUCUN_DEFAULT_LOCALE: ",
 			},
-			secret: testToken,
+			secret: cfgToken,
 		},
 	}
 	for _, tc := range tests {
