@@ -21,59 +21,70 @@ func tokenHash(token string) []byte {
 	return h[:]
 }
 
-// inviteSetup is a migrated schema with a region tree, a creator (user 1), users 2..n+1
-// and one invite on token "tok" with maxUses and expiry.
+// inviteUsers is how many users, besides the creator (user 1), the invite tests have:
+// users 2 to inviteUsers+1.
+const inviteUsers = 20
+
+// inviteSetup is a migrated schema with a region tree, an invite creator (user 1) and
+// inviteUsers more users. Invites on distinct tokens do not touch each other, so the
+// cases of a test share one.
 type inviteSetup struct {
-	db     *store.DB
-	conn   *pgx.Conn
-	invite store.Invite
+	db       *store.DB
+	conn     *pgx.Conn
+	regionID int64
 }
 
-func setupInvite(t *testing.T, users int, maxUses int32, expiresAt time.Time) inviteSetup {
+func setupInvites(t *testing.T) inviteSetup {
 	t.Helper()
 	ctx := t.Context()
 	db, url := storetest.DBURL(t)
 	regions := importTree(t, db)
-	for id := int64(1); id <= int64(users)+1; id++ {
+	for id := int64(1); id <= inviteUsers+1; id++ {
 		if _, err := db.TouchUser(ctx, id, "u", "zh-hans"); err != nil {
 			t.Fatalf("TouchUser(%d): %v", id, err)
 		}
 	}
+	return inviteSetup{db: db, conn: pgConn(t, url), regionID: regions["V1"].ID}
+}
+
+// create makes an invite to be a member of V1 on token.
+func (s inviteSetup) create(t *testing.T, token string, maxUses int32, expiresAt time.Time) store.Invite {
+	t.Helper()
 	want := store.Invite{
-		Role: store.RoleMember, RegionID: regions["V1"].ID, CreatedBy: 1,
+		Role: store.RoleMember, RegionID: s.regionID, CreatedBy: 1,
 		MaxUses: maxUses, ExpiresAt: expiresAt,
 	}
-	inv, err := db.CreateInvite(ctx, tokenHash("tok"), want)
+	inv, err := s.db.CreateInvite(t.Context(), tokenHash(token), want)
 	if err != nil {
 		t.Fatalf("CreateInvite: %v", err)
 	}
 	want.ID = inv.ID
-	if inv.ID == 0 || inv.Uses != 0 || !inv.ExpiresAt.Equal(want.ExpiresAt) {
+	if inv.ID == 0 || !inv.ExpiresAt.Equal(want.ExpiresAt) {
 		t.Fatalf("CreateInvite: got %+v, want %+v", inv, want)
 	}
 	inv.ExpiresAt = want.ExpiresAt // same instant, maybe another location
 	if inv != want {
 		t.Fatalf("CreateInvite: got %+v, want %+v", inv, want)
 	}
-	return inviteSetup{db: db, conn: pgConn(t, url), invite: inv}
+	return inv
 }
 
-func (s inviteSetup) uses(t *testing.T) int64 {
+func (s inviteSetup) uses(t *testing.T, inv store.Invite) int64 {
 	t.Helper()
-	return queryInt(t, s.conn, `SELECT uses FROM invites WHERE id = $1`, s.invite.ID)
+	return queryInt(t, s.conn, `SELECT uses FROM invites WHERE id = $1`, inv.ID)
 }
 
-func (s inviteSetup) redemptions(t *testing.T) int64 {
+func (s inviteSetup) redemptions(t *testing.T, inv store.Invite) int64 {
 	t.Helper()
-	return queryInt(t, s.conn, `SELECT count(*) FROM invite_redemptions WHERE invite_id = $1`, s.invite.ID)
+	return queryInt(t, s.conn, `SELECT count(*) FROM invite_redemptions WHERE invite_id = $1`, inv.ID)
 }
 
 // redeemInTx redeems as the caller does: inside a transaction.
-func (s inviteSetup) redeemInTx(t *testing.T, hash []byte, userID int64, at time.Time) (store.Invite, error) {
+func (s inviteSetup) redeemInTx(t *testing.T, token string, userID int64, at time.Time) (store.Invite, error) {
 	var inv store.Invite
 	err := s.db.InTx(t.Context(), func(tx *store.DB) error {
 		var err error
-		inv, err = tx.RedeemInvite(t.Context(), hash, userID, at)
+		inv, err = tx.RedeemInvite(t.Context(), tokenHash(token), userID, at)
 		return err
 	})
 	return inv, err

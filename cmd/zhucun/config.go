@@ -167,7 +167,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	}
 
 	c.HTTPAddr = v["ZHUCUN_HTTP_ADDR"]
-	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
+	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || !validPort(port) {
 		bad("ZHUCUN_HTTP_ADDR", "malformed (expected host:port or :port)")
 	}
 
@@ -225,4 +225,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 
 func isPostgresURL(s string) bool {
 	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535
 }

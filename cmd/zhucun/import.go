@@ -36,10 +36,14 @@ func readRegionsCSV(r io.Reader) ([]store.RegionInput, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("line %d: %w", pe.Line, pe.Err)
 		}
+		if err != nil {
+			return nil, err
+		}
+		line, _ := cr.FieldPos(0)
 		in, err := regionRow(rec)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("line %d: %w", line, err))

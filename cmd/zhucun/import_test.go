@@ -136,7 +136,6 @@ func TestReadRegionsCSVRejects(t *testing.T) {
 		csv       string
 		wantLines []int  // the lines the error names, one error line each; nil: see wantText
 		wantText  string // the error must contain it
-		bug       string // non-empty: a known bug, the case is skipped
 	}{
 		{name: "wrong header", csv: "code,parent,level,name,name_en,latitude,longitude,radius_m,categories\n" + county, wantText: "header must be code,parent_code,"},
 		{name: "header columns reordered", csv: "parent_code,code,level,name,name_en,latitude,longitude,radius_m,categories\n" + county, wantText: "header must be"},
@@ -158,7 +157,6 @@ func TestReadRegionsCSVRejects(t *testing.T) {
 		{name: "bare quote in name", csv: regionsHeader + county + "C2,,county,县\"x,,,,,\n", wantLines: []int{3}, wantText: "bare"},
 		{
 			name: "bare quote in code", csv: regionsHeader + county + "C\"2,,county,县,,,,,\n", wantLines: []int{3}, wantText: "bare",
-			bug: "import.go readRegionsCSV calls cr.FieldPos(0) before checking the Read error; on a quote error in the first field no field position exists and FieldPos panics (out of range index) instead of returning \"line 3: …\"",
 		},
 		{
 			name: "several bad rows",
@@ -174,9 +172,6 @@ func TestReadRegionsCSVRejects(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if tc.bug != "" {
-				t.Skip("BUG: " + tc.bug)
-			}
 			rows, err := readRegionsCSV(strings.NewReader(tc.csv))
 			if err == nil {
 				t.Fatalf("got rows %+v and error nil, want an error", rows)
