@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"zhucun/store"
 	"zhucun/store/storetest"
@@ -30,7 +30,7 @@ const inviteUsers = 20
 // cases of a test share one.
 type inviteSetup struct {
 	db       *store.DB
-	conn     *pgx.Conn
+	pool     *pgxpool.Pool
 	regionID int64
 }
 
@@ -44,7 +44,7 @@ func setupInvites(t *testing.T) inviteSetup {
 			t.Fatalf("TouchUser(%d): %v", id, err)
 		}
 	}
-	return inviteSetup{db: db, conn: pgConn(t, url), regionID: regions["V1"].ID}
+	return inviteSetup{db: db, pool: pgPool(t, url), regionID: regions["V1"].ID}
 }
 
 // create makes an invite to be a member of V1 on token.
@@ -71,12 +71,12 @@ func (s inviteSetup) create(t *testing.T, token string, maxUses int32, expiresAt
 
 func (s inviteSetup) uses(t *testing.T, inv store.Invite) int64 {
 	t.Helper()
-	return queryInt(t, s.conn, `SELECT uses FROM invites WHERE id = $1`, inv.ID)
+	return queryInt(t, s.pool, `SELECT uses FROM invites WHERE id = $1`, inv.ID)
 }
 
 func (s inviteSetup) redemptions(t *testing.T, inv store.Invite) int64 {
 	t.Helper()
-	return queryInt(t, s.conn, `SELECT count(*) FROM invite_redemptions WHERE invite_id = $1`, inv.ID)
+	return queryInt(t, s.pool, `SELECT count(*) FROM invite_redemptions WHERE invite_id = $1`, inv.ID)
 }
 
 // redeemInTx redeems as the caller does: inside a transaction.
@@ -92,8 +92,9 @@ func (s inviteSetup) redeemInTx(t *testing.T, token string, userID int64, at tim
 
 func TestCreateInviteDuplicateToken(t *testing.T) {
 	t.Parallel()
-	s := setupInvite(t, 0, 1, now.Add(time.Hour))
-	_, err := s.db.CreateInvite(t.Context(), tokenHash("tok"), s.invite)
+	s := setupInvites(t)
+	inv := s.create(t, "tok", 1, now.Add(time.Hour))
+	_, err := s.db.CreateInvite(t.Context(), tokenHash("tok"), inv)
 	if !errors.Is(err, store.ErrConflict) {
 		t.Errorf("CreateInvite with a known token: got %v, want %v", err, store.ErrConflict)
 	}
@@ -101,63 +102,69 @@ func TestCreateInviteDuplicateToken(t *testing.T) {
 
 func TestRedeemInvite(t *testing.T) {
 	t.Parallel()
-	s := setupInvite(t, 1, 1, now.Add(time.Hour))
-	inv, err := s.redeemInTx(t, tokenHash("tok"), 2, now)
+	s := setupInvites(t)
+	want := s.create(t, "tok", 1, now.Add(time.Hour))
+	got, err := s.redeemInTx(t, "tok", 2, now)
 	if err != nil {
 		t.Fatalf("RedeemInvite: got %v, want nil", err)
 	}
-	want := s.invite
 	want.Uses = 1
-	inv.ExpiresAt = want.ExpiresAt
-	if inv != want {
-		t.Errorf("RedeemInvite: got %+v, want %+v", inv, want)
+	got.ExpiresAt = want.ExpiresAt
+	if got != want {
+		t.Errorf("RedeemInvite: got %+v, want %+v", got, want)
 	}
-	if got := s.uses(t); got != 1 {
-		t.Errorf("uses: got %d, want 1", got)
+	if n := s.uses(t, want); n != 1 {
+		t.Errorf("uses: got %d, want 1", n)
 	}
-	if got := s.redemptions(t); got != 1 {
-		t.Errorf("redemptions: got %d, want 1", got)
+	if n := s.redemptions(t, want); n != 1 {
+		t.Errorf("redemptions: got %d, want 1", n)
 	}
 }
 
 func TestRedeemInviteFails(t *testing.T) {
 	t.Parallel()
+	s := setupInvites(t)
 	tests := []struct {
 		name      string
 		maxUses   int32
 		expiresAt time.Time
-		first     int64 // user who redeems first; 0: nobody
+		first     int64 // user who redeems first, before the expiry; 0: nobody
 		user      int64
-		token     string
+		unknown   bool // redeem another token
 		wantErr   error
 		wantUses  int64
 	}{
-		{name: "used up", maxUses: 1, expiresAt: now.Add(time.Hour), first: 2, user: 3, token: "tok", wantErr: store.ErrInviteUsedUp, wantUses: 1},
-		{name: "same user again", maxUses: 1, expiresAt: now.Add(time.Hour), first: 2, user: 2, token: "tok", wantErr: store.ErrInviteRedeemed, wantUses: 1},
-		{name: "same user again, uses left", maxUses: 5, expiresAt: now.Add(time.Hour), first: 2, user: 2, token: "tok", wantErr: store.ErrInviteRedeemed, wantUses: 1},
-		{name: "expired", maxUses: 5, expiresAt: now.Add(-time.Minute), user: 2, token: "tok", wantErr: store.ErrInviteExpired},
-		{name: "expires now", maxUses: 5, expiresAt: now, user: 2, token: "tok", wantErr: store.ErrInviteExpired},
-		{name: "expired and used up", maxUses: 1, expiresAt: now.Add(-time.Minute), first: 2, user: 3, token: "tok", wantErr: store.ErrInviteExpired, wantUses: 1},
-		{name: "unknown token", maxUses: 5, expiresAt: now.Add(time.Hour), user: 2, token: "other", wantErr: store.ErrNotFound},
+		{name: "used up", maxUses: 1, expiresAt: now.Add(time.Hour), first: 2, user: 3, wantErr: store.ErrInviteUsedUp, wantUses: 1},
+		{name: "same user again", maxUses: 1, expiresAt: now.Add(time.Hour), first: 2, user: 2, wantErr: store.ErrInviteRedeemed, wantUses: 1},
+		{name: "same user again, uses left", maxUses: 5, expiresAt: now.Add(time.Hour), first: 2, user: 2, wantErr: store.ErrInviteRedeemed, wantUses: 1},
+		{name: "expired", maxUses: 5, expiresAt: now.Add(-time.Minute), user: 2, wantErr: store.ErrInviteExpired},
+		{name: "expires now", maxUses: 5, expiresAt: now, user: 2, wantErr: store.ErrInviteExpired},
+		{name: "expired and used up", maxUses: 1, expiresAt: now.Add(-time.Minute), first: 2, user: 3, wantErr: store.ErrInviteExpired, wantUses: 1},
+		{name: "unknown token", maxUses: 5, expiresAt: now.Add(time.Hour), user: 2, unknown: true, wantErr: store.ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := setupInvite(t, 2, tt.maxUses, tt.expiresAt)
+			token := "tok " + tt.name
+			inv := s.create(t, token, tt.maxUses, tt.expiresAt)
 			if tt.first != 0 {
-				if _, err := s.redeemInTx(t, tokenHash("tok"), tt.first, now.Add(-2*time.Minute)); err != nil {
+				if _, err := s.redeemInTx(t, token, tt.first, now.Add(-2*time.Minute)); err != nil {
 					t.Fatalf("first RedeemInvite: %v", err)
 				}
 			}
-			_, err := s.redeemInTx(t, tokenHash(tt.token), tt.user, now)
+			redeem := token
+			if tt.unknown {
+				redeem = "no such token"
+			}
+			_, err := s.redeemInTx(t, redeem, tt.user, now)
 			if !errors.Is(err, tt.wantErr) {
 				t.Errorf("RedeemInvite: got %v, want %v", err, tt.wantErr)
 			}
-			if got := s.uses(t); got != tt.wantUses {
-				t.Errorf("uses: got %d, want %d", got, tt.wantUses)
+			if n := s.uses(t, inv); n != tt.wantUses {
+				t.Errorf("uses: got %d, want %d", n, tt.wantUses)
 			}
-			if got := s.redemptions(t); got != tt.wantUses {
-				t.Errorf("redemptions: got %d, want %d", got, tt.wantUses)
+			if n := s.redemptions(t, inv); n != tt.wantUses {
+				t.Errorf("redemptions: got %d, want %d", n, tt.wantUses)
 			}
 		})
 	}
@@ -168,7 +175,8 @@ func TestRedeemInviteOutsideTx(t *testing.T) {
 	t.Parallel()
 	//t.Skip("BUG: ...")
 	ctx := t.Context()
-	s := setupInvite(t, 1, 5, now.Add(time.Hour))
+	s := setupInvites(t)
+	inv := s.create(t, "tok", 5, now.Add(time.Hour))
 	if _, err := s.db.RedeemInvite(ctx, tokenHash("tok"), 2, now); err != nil {
 		t.Fatalf("first RedeemInvite: %v", err)
 	}
@@ -176,14 +184,14 @@ func TestRedeemInviteOutsideTx(t *testing.T) {
 	if !errors.Is(err, store.ErrInviteRedeemed) {
 		t.Errorf("RedeemInvite by the same user: got %v, want %v", err, store.ErrInviteRedeemed)
 	}
-	if got := s.uses(t); got != 1 {
-		t.Errorf("uses after a refused redemption: got %d, want 1", got)
+	if n := s.uses(t, inv); n != 1 {
+		t.Errorf("uses after a refused redemption: got %d, want 1", n)
 	}
 }
 
 func TestRedeemInviteConcurrent(t *testing.T) {
 	t.Parallel()
-	const users = 20
+	s := setupInvites(t)
 	tests := []struct {
 		name    string
 		maxUses int32
@@ -194,15 +202,16 @@ func TestRedeemInviteConcurrent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := setupInvite(t, users, tt.maxUses, now.Add(time.Hour))
+			token := "tok " + tt.name
+			inv := s.create(t, token, tt.maxUses, now.Add(time.Hour))
 
-			errs := make([]error, users)
+			errs := make([]error, inviteUsers)
 			start := make(chan struct{})
 			var wg sync.WaitGroup
-			for i := range users {
+			for i := range inviteUsers {
 				wg.Go(func() {
 					<-start
-					_, errs[i] = s.redeemInTx(t, tokenHash("tok"), int64(i)+2, now)
+					_, errs[i] = s.redeemInTx(t, token, int64(i)+2, now)
 				})
 			}
 			close(start)
@@ -219,14 +228,14 @@ func TestRedeemInviteConcurrent(t *testing.T) {
 					t.Errorf("RedeemInvite by user %d: got %v, want nil or %v", i+2, err, store.ErrInviteUsedUp)
 				}
 			}
-			if ok != int(tt.maxUses) || usedUp != users-int(tt.maxUses) {
-				t.Errorf("redemptions: got %d ok and %d used up, want %d and %d", ok, usedUp, tt.maxUses, users-int(tt.maxUses))
+			if ok != int(tt.maxUses) || usedUp != inviteUsers-int(tt.maxUses) {
+				t.Errorf("redemptions: got %d ok and %d used up, want %d and %d", ok, usedUp, tt.maxUses, inviteUsers-int(tt.maxUses))
 			}
-			if got := s.uses(t); got != int64(tt.maxUses) {
-				t.Errorf("uses: got %d, want %d", got, tt.maxUses)
+			if n := s.uses(t, inv); n != int64(tt.maxUses) {
+				t.Errorf("uses: got %d, want %d", n, tt.maxUses)
 			}
-			if got := s.redemptions(t); got != int64(tt.maxUses) {
-				t.Errorf("redemption rows: got %d, want %d", got, tt.maxUses)
+			if n := s.redemptions(t, inv); n != int64(tt.maxUses) {
+				t.Errorf("redemption rows: got %d, want %d", n, tt.maxUses)
 			}
 		})
 	}

@@ -81,12 +81,12 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("second Migrate: got %q, want none", got)
 	}
 
-	conn := pgConn(t, url)
-	if n := queryInt(t, conn, `SELECT count(*) FROM schema_migrations`); n != int64(len(want)) {
+	pool := pgPool(t, url)
+	if n := queryInt(t, pool, `SELECT count(*) FROM schema_migrations`); n != int64(len(want)) {
 		t.Errorf("schema_migrations rows: got %d, want %d", n, len(want))
 	}
 	// The schema works: a table of the first migration answers.
-	if n := queryInt(t, conn, `SELECT count(*) FROM regions`); n != 0 {
+	if n := queryInt(t, pool, `SELECT count(*) FROM regions`); n != 0 {
 		t.Errorf("regions rows: got %d, want 0", n)
 	}
 }
@@ -140,12 +140,12 @@ func TestMigrateConcurrent(t *testing.T) {
 		t.Errorf("migrations applied by all replicas: got %q, want %q once each", all, want)
 	}
 
-	conn := pgConn(t, url)
-	if n := queryInt(t, conn, `SELECT count(*) FROM schema_migrations`); n != int64(len(want)) {
+	pool := pgPool(t, url)
+	if n := queryInt(t, pool, `SELECT count(*) FROM schema_migrations`); n != int64(len(want)) {
 		t.Errorf("schema_migrations rows: got %d, want %d", n, len(want))
 	}
 	for i, name := range want {
-		n := queryInt(t, conn, `SELECT count(*) FROM schema_migrations WHERE version = $1 AND name = $2`, i+1, name)
+		n := queryInt(t, pool, `SELECT count(*) FROM schema_migrations WHERE version = $1 AND name = $2`, i+1, name)
 		if n != 1 {
 			t.Errorf("schema_migrations rows for %s: got %d, want 1", name, n)
 		}

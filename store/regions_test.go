@@ -209,14 +209,18 @@ func TestUpsertRegionsRejects(t *testing.T) {
 				Latitude: ptr(1.0), Longitude: ptr(2.0), RadiusM: ptr(int32(3))},
 		},
 	}
+	db := storetest.DB(t)
+	importTree(t, db)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			db := storetest.DB(t)
-			importTree(t, db)
-
-			inserted, updated, err := db.UpsertRegions(ctx, []store.RegionInput{good, tt.bad})
+			var inserted, updated int
+			err := db.InTx(ctx, func(tx *store.DB) error {
+				var err error
+				inserted, updated, err = tx.UpsertRegions(ctx, []store.RegionInput{good, tt.bad})
+				return err
+			})
 			if err == nil {
 				t.Fatalf("UpsertRegions: got nil error, want one")
 			}
@@ -229,8 +233,10 @@ func TestUpsertRegionsRejects(t *testing.T) {
 			if inserted != 0 || updated != 0 {
 				t.Errorf("UpsertRegions: got %d inserted, %d updated, want 0, 0 with an error", inserted, updated)
 			}
-			if _, err := db.RegionByCode(ctx, "X1"); !errors.Is(err, store.ErrNotFound) {
-				t.Errorf("RegionByCode(X1): got %v, want %v", err, store.ErrNotFound)
+			for _, code := range []string{good.Code, "X1"} {
+				if _, err := db.RegionByCode(ctx, code); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("RegionByCode(%s) after the failed import: got %v, want %v", code, err, store.ErrNotFound)
+				}
 			}
 		})
 	}

@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
 
 	"zhucun/store"
@@ -18,23 +19,23 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// pgConn opens a plain connection to the schema at url, for reading what the store
-// has no method for; it is closed when the test ends.
-func pgConn(t *testing.T, url string) *pgx.Conn {
+// pgPool opens a plain pool on the schema at url, for reading what the store has no
+// method for; it is closed when the test ends.
+func pgPool(t *testing.T, url string) *pgxpool.Pool {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), url)
+	pool, err := pgxpool.New(t.Context(), url)
 	if err != nil {
 		t.Fatalf("connect to %s: %v", url, err)
 	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	t.Cleanup(pool.Close)
+	return pool
 }
 
 // queryInt runs a query that returns one integer.
-func queryInt(t *testing.T, conn *pgx.Conn, q string, args ...any) int64 {
+func queryInt(t *testing.T, pool *pgxpool.Pool, q string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := conn.QueryRow(t.Context(), q, args...).Scan(&n); err != nil {
+	if err := pool.QueryRow(t.Context(), q, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
@@ -58,70 +59,85 @@ var errRollback = errors.New("roll back")
 
 func TestInTx(t *testing.T) {
 	t.Parallel()
-
-	t.Run("commit keeps the writes", func(t *testing.T) {
-		t.Parallel()
-		ctx := t.Context()
-		db := storetest.DB(t)
-		err := db.InTx(ctx, func(tx *store.DB) error {
-			_, err := tx.TouchUser(ctx, 1, "Ann", "en")
-			return err
-		})
-		if err != nil {
-			t.Fatalf("InTx: got %v, want nil", err)
-		}
-		if _, err := db.UserByID(ctx, 1); err != nil {
-			t.Errorf("UserByID after commit: got %v, want nil", err)
-		}
-	})
-
-	t.Run("error rolls back", func(t *testing.T) {
-		t.Parallel()
-		ctx := t.Context()
-		db := storetest.DB(t)
-		err := db.InTx(ctx, func(tx *store.DB) error {
-			if _, err := tx.TouchUser(ctx, 1, "Ann", "en"); err != nil {
+	db := storetest.DB(t)
+	tests := []struct {
+		name      string
+		fn        func(ctx context.Context, tx *store.DB, id int64) error
+		wantErr   error
+		wantOuter bool // user id is kept
+		wantInner bool // user id+1 is kept
+	}{
+		{
+			name: "commit keeps the writes",
+			fn: func(ctx context.Context, tx *store.DB, id int64) error {
+				_, err := tx.TouchUser(ctx, id, "Ann", "en")
 				return err
-			}
-			return errRollback
-		})
-		if !errors.Is(err, errRollback) {
-			t.Fatalf("InTx: got %v, want %v", err, errRollback)
-		}
-		if _, err := db.UserByID(ctx, 1); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("UserByID after rollback: got %v, want %v", err, store.ErrNotFound)
-		}
-	})
-
-	t.Run("nested rollback keeps the outer writes", func(t *testing.T) {
-		t.Parallel()
-		ctx := t.Context()
-		db := storetest.DB(t)
-		err := db.InTx(ctx, func(tx *store.DB) error {
-			if _, err := tx.TouchUser(ctx, 1, "Ann", "en"); err != nil {
-				return err
-			}
-			inner := tx.InTx(ctx, func(tx *store.DB) error {
-				if _, err := tx.TouchUser(ctx, 2, "Bob", "en"); err != nil {
+			},
+			wantOuter: true,
+		},
+		{
+			name: "error rolls back",
+			fn: func(ctx context.Context, tx *store.DB, id int64) error {
+				if _, err := tx.TouchUser(ctx, id, "Ann", "en"); err != nil {
 					return err
 				}
 				return errRollback
-			})
-			if !errors.Is(inner, errRollback) {
-				t.Errorf("inner InTx: got %v, want %v", inner, errRollback)
+			},
+			wantErr: errRollback,
+		},
+		{
+			name: "nested rollback keeps the outer writes",
+			fn: func(ctx context.Context, tx *store.DB, id int64) error {
+				if _, err := tx.TouchUser(ctx, id, "Ann", "en"); err != nil {
+					return err
+				}
+				inner := tx.InTx(ctx, func(tx *store.DB) error {
+					if _, err := tx.TouchUser(ctx, id+1, "Bob", "en"); err != nil {
+						return err
+					}
+					return errRollback
+				})
+				if !errors.Is(inner, errRollback) {
+					return fmt.Errorf("inner InTx: got %v, want %v", inner, errRollback)
+				}
+				return nil
+			},
+			wantOuter: true,
+		},
+		{
+			name: "nested commit",
+			fn: func(ctx context.Context, tx *store.DB, id int64) error {
+				if _, err := tx.TouchUser(ctx, id, "Ann", "en"); err != nil {
+					return err
+				}
+				return tx.InTx(ctx, func(tx *store.DB) error {
+					_, err := tx.TouchUser(ctx, id+1, "Bob", "en")
+					return err
+				})
+			},
+			wantOuter: true, wantInner: true,
+		},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			id := int64(10 * (i + 1))
+			err := db.InTx(ctx, func(tx *store.DB) error { return tt.fn(ctx, tx, id) })
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("InTx: got %v, want %v", err, tt.wantErr)
 			}
-			return nil
+			for uid, want := range map[int64]bool{id: tt.wantOuter, id + 1: tt.wantInner} {
+				_, err := db.UserByID(ctx, uid)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					t.Fatalf("UserByID(%d): %v", uid, err)
+				}
+				if got := err == nil; got != want {
+					t.Errorf("user %d kept: got %v, want %v", uid, got, want)
+				}
+			}
 		})
-		if err != nil {
-			t.Fatalf("InTx: got %v, want nil", err)
-		}
-		if _, err := db.UserByID(ctx, 1); err != nil {
-			t.Errorf("UserByID(1): got %v, want nil", err)
-		}
-		if _, err := db.UserByID(ctx, 2); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("UserByID(2): got %v, want %v", err, store.ErrNotFound)
-		}
-	})
+	}
 }
 
 func TestPing(t *testing.T) {

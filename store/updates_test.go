@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"zhucun/store"
 	"zhucun/store/storetest"
@@ -49,21 +49,22 @@ func TestMarkProcessedInTx(t *testing.T) {
 		{name: "commit", txErr: nil, wantDone: true},
 		{name: "rollback", txErr: errRollback, wantDone: false},
 	}
-	for _, tt := range tests {
+	db := storetest.DB(t)
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			db := storetest.DB(t)
+			updateID := int64(i + 1)
 
 			err := db.InTx(ctx, func(tx *store.DB) error {
-				fresh, err := tx.MarkProcessed(ctx, 7)
+				fresh, err := tx.MarkProcessed(ctx, updateID)
 				if err != nil || !fresh {
 					t.Errorf("MarkProcessed: got %v, %v, want true, nil", fresh, err)
 				}
-				if done, err := tx.Processed(ctx, 7); err != nil || !done {
+				if done, err := tx.Processed(ctx, updateID); err != nil || !done {
 					t.Errorf("Processed inside the transaction: got %v, %v, want true, nil", done, err)
 				}
-				if done, err := db.Processed(ctx, 7); err != nil || done {
+				if done, err := db.Processed(ctx, updateID); err != nil || done {
 					t.Errorf("Processed outside before commit: got %v, %v, want false, nil", done, err)
 				}
 				return tt.txErr
@@ -71,10 +72,10 @@ func TestMarkProcessedInTx(t *testing.T) {
 			if !errors.Is(err, tt.txErr) {
 				t.Fatalf("InTx: got %v, want %v", err, tt.txErr)
 			}
-			if done, err := db.Processed(ctx, 7); err != nil || done != tt.wantDone {
+			if done, err := db.Processed(ctx, updateID); err != nil || done != tt.wantDone {
 				t.Errorf("Processed after InTx: got %v, %v, want %v, nil", done, err, tt.wantDone)
 			}
-			fresh, err := db.MarkProcessed(ctx, 7)
+			fresh, err := db.MarkProcessed(ctx, updateID)
 			if err != nil || fresh == tt.wantDone {
 				t.Errorf("MarkProcessed after InTx: got %v, %v, want %v, nil", fresh, err, !tt.wantDone)
 			}
@@ -84,7 +85,7 @@ func TestMarkProcessedInTx(t *testing.T) {
 
 // waitBlocked waits until a session is blocked by another while holding a lock on this
 // schema's processed_updates: the second marker of an update waits on the first.
-func waitBlocked(ctx context.Context, conn *pgx.Conn) error {
+func waitBlocked(ctx context.Context, pool *pgxpool.Pool) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	const q = `SELECT EXISTS (SELECT 1 FROM pg_locks
@@ -92,7 +93,7 @@ func waitBlocked(ctx context.Context, conn *pgx.Conn) error {
 			AND cardinality(pg_blocking_pids(pid)) > 0)`
 	for {
 		var blocked bool
-		if err := conn.QueryRow(ctx, q).Scan(&blocked); err != nil {
+		if err := pool.QueryRow(ctx, q).Scan(&blocked); err != nil {
 			return fmt.Errorf("wait for the second transaction to block: %w", err)
 		}
 		if blocked {
@@ -116,7 +117,7 @@ func TestMarkProcessedConcurrent(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
 			db, url := storetest.DBURL(t)
-			conn := pgConn(t, url)
+			pool := pgPool(t, url)
 			const updateID = 42
 
 			marked := make(chan struct{})
@@ -145,7 +146,7 @@ func TestMarkProcessedConcurrent(t *testing.T) {
 				})
 			})
 			<-marked
-			waitErr := waitBlocked(ctx, conn)
+			waitErr := waitBlocked(ctx, pool)
 			close(release)
 			wg.Wait()
 
@@ -198,8 +199,8 @@ func TestClaimReplies(t *testing.T) {
 	// The marker keeps no trace of who was answered.
 	var kept string
 	var sent bool
-	conn := pgConn(t, url)
-	err = conn.QueryRow(ctx, `SELECT replies::text, sent_at IS NOT NULL FROM processed_updates WHERE update_id = 7`).Scan(&kept, &sent)
+	pool := pgPool(t, url)
+	err = pool.QueryRow(ctx, `SELECT replies::text, sent_at IS NOT NULL FROM processed_updates WHERE update_id = 7`).Scan(&kept, &sent)
 	if err != nil {
 		t.Fatalf("read marker: %v", err)
 	}

@@ -6,16 +6,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"zhucun/store"
 	"zhucun/store/storetest"
 )
 
-func updatedAt(t *testing.T, conn *pgx.Conn, userID int64) time.Time {
+func updatedAt(t *testing.T, pool *pgxpool.Pool, userID int64) time.Time {
 	t.Helper()
 	var at time.Time
-	if err := conn.QueryRow(t.Context(), `SELECT updated_at FROM users WHERE id = $1`, userID).Scan(&at); err != nil {
+	if err := pool.QueryRow(t.Context(), `SELECT updated_at FROM users WHERE id = $1`, userID).Scan(&at); err != nil {
 		t.Fatalf("read updated_at of %d: %v", userID, err)
 	}
 	return at
@@ -23,68 +23,69 @@ func updatedAt(t *testing.T, conn *pgx.Conn, userID int64) time.Time {
 
 func TestTouchUser(t *testing.T) {
 	t.Parallel()
-	const id = 1001
+	db, url := storetest.DBURL(t)
+	pool := pgPool(t, url)
 	tests := []struct {
 		name       string
 		fresh      bool // no earlier touch
-		before     func(t *testing.T, db *store.DB)
+		before     func(t *testing.T, id int64)
 		firstName  string
 		lang       string
-		want       store.User
-		wantChange bool // updated_at moves
+		want       store.User // without ID
+		wantChange bool       // updated_at moves
 	}{
 		{
-			name:      "new user",
-			fresh:     true,
-			firstName: "Ann", lang: "zh-hans",
-			want: store.User{ID: id, FirstName: "Ann", LanguageCode: "zh-hans"},
+			name:  "new user",
+			fresh: true, firstName: "Ann", lang: "zh-hans",
+			want: store.User{FirstName: "Ann", LanguageCode: "zh-hans"},
 		},
 		{
 			name:      "same data",
 			firstName: "Ann", lang: "zh-hans",
-			want: store.User{ID: id, FirstName: "Ann", LanguageCode: "zh-hans"},
+			want: store.User{FirstName: "Ann", LanguageCode: "zh-hans"},
 		},
 		{
 			name:      "new name",
 			firstName: "Anna", lang: "zh-hans",
-			want:       store.User{ID: id, FirstName: "Anna", LanguageCode: "zh-hans"},
+			want:       store.User{FirstName: "Anna", LanguageCode: "zh-hans"},
 			wantChange: true,
 		},
 		{
 			name:      "new language",
 			firstName: "Ann", lang: "en",
-			want:       store.User{ID: id, FirstName: "Ann", LanguageCode: "en"},
+			want:       store.User{FirstName: "Ann", LanguageCode: "en"},
 			wantChange: true,
 		},
 		{
 			name: "blocked user writes again",
-			before: func(t *testing.T, db *store.DB) {
+			before: func(t *testing.T, id int64) {
 				if err := db.MarkBlocked(t.Context(), id); err != nil {
 					t.Fatalf("MarkBlocked: %v", err)
 				}
 			},
 			firstName: "Ann", lang: "zh-hans",
-			want:       store.User{ID: id, FirstName: "Ann", LanguageCode: "zh-hans"},
+			want:       store.User{FirstName: "Ann", LanguageCode: "zh-hans"},
 			wantChange: true,
 		},
 		{
 			name: "keeps the chosen locale",
-			before: func(t *testing.T, db *store.DB) {
+			before: func(t *testing.T, id int64) {
 				if err := db.SetLocale(t.Context(), id, "en"); err != nil {
 					t.Fatalf("SetLocale: %v", err)
 				}
 			},
 			firstName: "Anna", lang: "zh-hans",
-			want:       store.User{ID: id, FirstName: "Anna", LanguageCode: "zh-hans", Locale: "en"},
+			want:       store.User{FirstName: "Anna", LanguageCode: "zh-hans", Locale: "en"},
 			wantChange: true,
 		},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			db, url := storetest.DBURL(t)
-			conn := pgConn(t, url)
+			id := int64(1000 + i)
+			want := tt.want
+			want.ID = id
 
 			var before time.Time
 			if !tt.fresh {
@@ -92,26 +93,26 @@ func TestTouchUser(t *testing.T) {
 					t.Fatalf("first TouchUser: %v", err)
 				}
 				if tt.before != nil {
-					tt.before(t, db)
+					tt.before(t, id)
 				}
-				before = updatedAt(t, conn, id)
+				before = updatedAt(t, pool, id)
 			}
 
 			got, err := db.TouchUser(ctx, id, tt.firstName, tt.lang)
 			if err != nil {
 				t.Fatalf("TouchUser: got %v, want nil", err)
 			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("TouchUser: got %+v, want %+v", got, tt.want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("TouchUser: got %+v, want %+v", got, want)
 			}
 			stored, err := db.UserByID(ctx, id)
-			if err != nil || !reflect.DeepEqual(stored, tt.want) {
-				t.Errorf("UserByID: got %+v, %v, want %+v, nil", stored, err, tt.want)
+			if err != nil || !reflect.DeepEqual(stored, want) {
+				t.Errorf("UserByID: got %+v, %v, want %+v, nil", stored, err, want)
 			}
 			if tt.fresh {
 				return
 			}
-			after := updatedAt(t, conn, id)
+			after := updatedAt(t, pool, id)
 			if changed := !after.Equal(before); changed != tt.wantChange {
 				t.Errorf("updated_at moved: got %v (%s → %s), want %v", changed, before, after, tt.wantChange)
 			}

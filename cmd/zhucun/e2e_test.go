@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -514,4 +515,58 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 			t.Errorf("GET %s: %d, body lacks %q:\n%.2000s", tc.path, resp.StatusCode, tc.want, body)
 		}
 	}
+}
+
+func TestReplayedUpdateWhilePolling(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.start(t, nil)
+	u := e.api.NewUser(4101, "钱一", "zh-hans")
+	u.Command("feedback")
+	u.Text("希望多开几次村民会")
+	prompt := last(t, e.api, u.ID, 2)
+	press := u.Press(prompt, prompt.Button(t, "署名提交"))
+	e.api.WaitCalls(t, "editMessageText", 1)
+	for i := 0; i < 3; i++ {
+		e.api.Enqueue(press)
+	}
+	// A later update of the same chat is handled after the replays: once it is
+	// answered, the replays were taken and found processed.
+	u.Command("help")
+	last(t, e.api, u.ID, 3)
+	fb, err := e.db.AllFeedback(context.Background())
+	if err != nil || len(fb) != 1 {
+		t.Fatalf("feedback %+v (%v), want exactly one record", fb, err)
+	}
+	if n := len(e.api.CallsTo("editMessageText")); n != 1 {
+		t.Fatalf("%d edits, want 1 (the replays answer nothing)", n)
+	}
+	if n := len(e.api.Messages(adminID)); n != 1 {
+		t.Fatalf("admin got %d messages, want 1", n)
+	}
+}
+
+// TestTokenNeverLogged makes every Bot API call after getMe fail at the network level,
+// the errors that carry the request URL (and so the token), and checks the logs.
+func TestTokenNeverLogged(t *testing.T) {
+	t.Parallel()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/getMe") {
+			fmt.Fprint(w, `{"ok":true,"result":{"id":424242,"is_bot":true,"first_name":"zhucun","username":"zhucun_test_bot"}}`)
+			return
+		}
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	t.Cleanup(api.Close)
+	e := newEnv(t)
+	e.start(t, map[string]string{"TELEGRAM_API_URL": api.URL})
+	e.logs.waitFor(t, "getUpdates failed")
+	logs := e.logs.String()
+	if !strings.Contains(logs, "/bot<token>/getUpdates") {
+		t.Fatalf("the failure is logged without its redacted URL:\n%s", logs)
+	}
+	// newEnv's cleanup fails the test if the token is anywhere in the logs.
 }
