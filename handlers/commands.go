@@ -24,7 +24,11 @@ func (h *Handlers) help(_ context.Context, r *Request) error {
 		}
 		lines = append(lines, "/"+c.name+" — "+r.T(c.help))
 	}
-	r.Reply(Reply{Text: strings.Join(lines, "\n")})
+	rep := Reply{Text: strings.Join(lines, "\n")}
+	if canCheckIn(r) {
+		rep.Keyboard = r.mainKeyboard()
+	}
+	r.Reply(rep)
 	return nil
 }
 

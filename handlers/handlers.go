@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -27,6 +28,9 @@ type Config struct {
 	DeepLinkFunc func(payload string) string
 	// NowFunc is the clock; nil means time.Now.
 	NowFunc func() time.Time
+	// Location is the local time of the deployment (ZHUCUN_TIMEZONE); a county may set
+	// its own. Nil means China Standard Time.
+	Location *time.Location
 }
 
 // Handlers runs inputs through the commands and flows, writing records and the
@@ -62,6 +66,9 @@ func New(cfg Config, db *store.DB, state *store.State) (*Handlers, error) {
 	if cfg.NowFunc == nil {
 		cfg.NowFunc = time.Now
 	}
+	if cfg.Location == nil {
+		cfg.Location = time.FixedZone("CST", 8*60*60)
+	}
 	if cfg.DeepLinkFunc == nil {
 		return nil, errors.New("handlers: DeepLinkFunc is required")
 	}
@@ -74,6 +81,12 @@ func New(cfg Config, db *store.DB, state *store.State) (*Handlers, error) {
 		{name: "start", run: h.start},
 		{name: "help", help: "help.cmd_help", allowed: anyone, run: h.help},
 		{name: "me", help: "help.cmd_me", allowed: anyone, run: h.me},
+		{name: "checkin", help: "help.cmd_checkin", allowed: canCheckIn, run: h.checkInStart},
+		{name: "month", help: "help.cmd_month", allowed: canSeeAttendance, run: h.month},
+		{name: "checkins", help: "help.cmd_checkins", allowed: canSeeAttendance, run: h.checkInsOfDay},
+		{name: "present", help: "help.cmd_present", allowed: leadsATeam, run: h.presentStart},
+		{name: "leave", help: "help.cmd_leave", allowed: leadsATeam, run: h.leaveStart},
+		{name: "export", help: "help.cmd_export", allowed: canSeeAttendance, run: h.export},
 		{name: "invite", help: "help.cmd_invite", allowed: canInvite, run: h.inviteStart},
 		{name: "lang", help: "help.cmd_lang", allowed: anyone, run: h.langStart},
 		{name: "feedback", help: "help.cmd_feedback", allowed: anyone, run: h.feedbackStart},
@@ -81,6 +94,13 @@ func New(cfg Config, db *store.DB, state *store.State) (*Handlers, error) {
 	}
 	h.flows[flowLang] = map[string]stepFunc{stepLangPick: h.langPick}
 	h.flows[flowFeedback] = map[string]stepFunc{stepFeedbackText: h.feedbackText, stepFeedbackAnon: h.feedbackAnon}
+	h.flows[flowCheckIn] = map[string]stepFunc{
+		stepCheckInVillage: h.checkInVillage, stepCheckInLocation: h.checkInLocation,
+		stepCheckInReason: h.checkInReason, stepCheckInNote: h.checkInNote,
+		stepCheckInPhoto: h.checkInPhoto, stepCheckInAlbum: h.checkInAlbum,
+	}
+	h.flows[flowPresent] = map[string]stepFunc{stepPresentWho: h.presentWho}
+	h.flows[flowLeave] = map[string]stepFunc{stepLeaveWho: h.leaveWho, stepLeaveDays: h.leaveDays}
 	h.flows[flowInvite] = map[string]stepFunc{
 		stepInviteRole: h.inviteRole, stepInviteNode: h.inviteNode,
 		stepInviteExpiry: h.inviteExpiry, stepInviteUses: h.inviteUses,
@@ -188,6 +208,10 @@ func (h *Handlers) route(ctx context.Context, r *Request) error {
 		r.Say("common.private_only")
 		return nil
 	}
+	if in.Command == "" && in.Callback == nil && h.isCheckInButton(strings.TrimSpace(in.Text)) {
+		in.Command = "checkin" // the keyboard button is the command
+		r.In.Command = "checkin"
+	}
 	if in.Command != "" {
 		if in.Command != "cancel" && r.Conv.Active() {
 			r.EndFlow()
@@ -220,6 +244,9 @@ func (h *Handlers) route(ctx context.Context, r *Request) error {
 			return nil
 		}
 		return step(ctx, r)
+	}
+	if in.Location != nil && canCheckIn(r) {
+		return h.checkInStart(ctx, r) // a location shared outside any flow is a check-in
 	}
 	r.Say("common.unknown_input")
 	return nil

@@ -342,7 +342,11 @@ func (h *Handlers) redeem(ctx context.Context, r *Request, token string) error {
 		if err != nil {
 			return err
 		}
-		r.Say("invite.joined", "Role", r.roleName(inv.Role), "Region", where)
+		joined := Reply{Text: r.T("invite.joined", "Role", r.roleName(inv.Role), "Region", where)}
+		if inv.Role != store.RoleSupervisor {
+			joined.Keyboard = r.mainKeyboard()
+		}
+		r.Reply(joined)
 		inviter, err := r.tx.UserByID(ctx, inv.CreatedBy)
 		if err != nil {
 			return err

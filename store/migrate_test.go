@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"strings"
@@ -106,7 +107,8 @@ func TestMigrateInsideTransaction(t *testing.T) {
 
 func TestMigrateConcurrent(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
+	ctx, cancel := context.WithTimeout(t.Context(), concurrentTimeout)
+	defer cancel()
 	const replicas = 5
 	want := migrationNames(t)
 	url := storetest.Schema(t)

@@ -1,10 +1,12 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -132,7 +134,8 @@ func TestStateSaveConflict(t *testing.T) {
 
 func TestStateSaveConcurrent(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
+	ctx, cancel := context.WithTimeout(t.Context(), concurrentTimeout)
+	defer cancel()
 	st := storetest.State(t, stateTTL)
 	base, err := st.Save(ctx, 1, store.Conversation{Flow: "checkin", Step: "location"})
 	if err != nil {
@@ -230,8 +233,8 @@ func TestOpenRedisFails(t *testing.T) {
 		name string
 		url  string
 	}{
-		{name: "malformed url", url: "http://127.0.0.1:6379"},
-		{name: "nobody listening", url: "redis://127.0.0.1:1/0"},
+		{name: "wrong scheme", url: "http://:s3cret@127.0.0.1:6379"},
+		{name: "bad database number", url: "redis://:s3cret@127.0.0.1:6379/zero"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,6 +243,9 @@ func TestOpenRedisFails(t *testing.T) {
 			if err == nil {
 				rdb.Close()
 				t.Fatalf("OpenRedis(%q): got nil error, want one", tt.url)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("OpenRedis: got error %q, want one without the password", err)
 			}
 		})
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
@@ -56,6 +58,10 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 }
 
 var errRollback = errors.New("roll back")
+
+// concurrentTimeout bounds a test whose goroutines wait on each other, so that a
+// deadlock fails it instead of hanging the run.
+const concurrentTimeout = 20 * time.Second
 
 func TestInTx(t *testing.T) {
 	t.Parallel()
@@ -159,8 +165,9 @@ func TestOpenFails(t *testing.T) {
 		name string
 		url  string
 	}{
-		{name: "malformed url", url: "postgres://%zz"},
-		{name: "nobody listening", url: "postgres://127.0.0.1:1/test?sslmode=disable&connect_timeout=5"},
+		{name: "malformed url", url: "postgres://u:s3cret@%zz/test"},
+		{name: "bad port", url: "postgres://u:s3cret@127.0.0.1:port/test"},
+		{name: "nobody listening", url: "postgres://u:s3cret@127.0.0.1:1/test?sslmode=disable&connect_timeout=5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,6 +176,9 @@ func TestOpenFails(t *testing.T) {
 			if err == nil {
 				db.Close()
 				t.Fatalf("Open(%q): got nil error, want one", tt.url)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("Open: got error %q, want one without the password", err)
 			}
 		})
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -86,8 +85,6 @@ func TestMarkProcessedInTx(t *testing.T) {
 // waitBlocked waits until a session is blocked by another while holding a lock on this
 // schema's processed_updates: the second marker of an update waits on the first.
 func waitBlocked(ctx context.Context, pool *pgxpool.Pool) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	const q = `SELECT EXISTS (SELECT 1 FROM pg_locks
 		WHERE relation = 'processed_updates'::regclass AND granted
 			AND cardinality(pg_blocking_pids(pid)) > 0)`
@@ -115,7 +112,8 @@ func TestMarkProcessedConcurrent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := t.Context()
+			ctx, cancel := context.WithTimeout(t.Context(), concurrentTimeout)
+			defer cancel()
 			db, url := storetest.DBURL(t)
 			pool := pgPool(t, url)
 			const updateID = 42
@@ -227,7 +225,8 @@ func TestClaimRepliesWithoutReplies(t *testing.T) {
 
 func TestClaimRepliesConcurrent(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
+	ctx, cancel := context.WithTimeout(t.Context(), concurrentTimeout)
+	defer cancel()
 	db := storetest.DB(t)
 	if _, err := db.MarkProcessed(ctx, 7); err != nil {
 		t.Fatalf("MarkProcessed: %v", err)

@@ -40,6 +40,8 @@ commands:
   serve                    run the bot (the default)
   migrate                  apply the database migrations
   import regions FILE.csv  load the region tree (columns: see README)
+  settings COUNTY [k=v …]  show or change a county's rules: location_required,
+                           required_days, timezone
 
 Every setting is an environment variable (see README); a flag of the same name in
 kebab case overrides it, e.g. --database-url.
@@ -113,6 +115,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		fmt.Fprintf(stdout, "regions: %d added, %d updated\n", inserted, updated)
 		return nil
+	case "settings":
+		cfg, err := loadConfig(fs, args, getenv, false)
+		if err != nil {
+			return err
+		}
+		if fs.NArg() < 1 {
+			return &configError{errors.New("usage: zhucun settings COUNTY_CODE [key=value …]")}
+		}
+		db, err := openPostgres(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if _, err := db.Migrate(ctx); err != nil {
+			return err
+		}
+		return countySettings(ctx, db, fs.Arg(0), fs.Args()[1:], stdout)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

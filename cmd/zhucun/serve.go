@@ -63,7 +63,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		return nil, err
 	}
 	a.handlers, err = handlers.New(handlers.Config{
-		AdminIDs: cfg.AdminIDs, DefaultLocale: cfg.DefaultLocale, DeepLinkFunc: b.DeepLink,
+		AdminIDs: cfg.AdminIDs, DefaultLocale: cfg.DefaultLocale, DeepLinkFunc: b.DeepLink, Location: cfg.Timezone,
 	}, a.db, store.NewState(a.rdb, cfg.RedisPrefix, cfg.ConversationTTL))
 	if err != nil {
 		return nil, err
