@@ -24,7 +24,9 @@ type account struct {
 func daysIn(first time.Time) int { return first.AddDate(0, 1, -1).Day() }
 
 // dateOf is the calendar day of t, as midnight UTC (how days are stored).
-func dateOf(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+func dateOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
 
 // monthAccount computes a member's account of the month starting at first, as of the
 // local day today. Days count from the day the member joined (or the 1st) up to today
