@@ -48,19 +48,28 @@ func (db *DB) RedeemInvite(ctx context.Context, tokenHash []byte, userID int64, 
 	const take = `UPDATE invites SET uses = uses + 1
 		WHERE token_hash = $1 AND uses < max_uses AND expires_at > $2 AND revoked_at IS NULL
 		RETURNING ` + inviteColumns
-	inv, err := collectOne[Invite](ctx, db, take, tokenHash, now)
-	if errors.Is(err, ErrNotFound) {
-		return Invite{}, db.whyNotRedeemable(ctx, tokenHash, userID, now)
-	}
-	if err != nil {
-		return Invite{}, fmt.Errorf("redeem invite: %w", err)
-	}
 	const mark = `INSERT INTO invite_redemptions (invite_id, user_id) VALUES ($1, $2)`
-	if _, err := db.q.Exec(ctx, mark, inv.ID, userID); err != nil {
-		if errors.Is(interpret(err), ErrConflict) {
-			return Invite{}, ErrInviteRedeemed
+	var inv Invite
+	// One transaction (a savepoint inside the caller's): a refused redemption takes no use.
+	err := db.InTx(ctx, func(tx *DB) error {
+		var err error
+		inv, err = collectOne[Invite](ctx, tx, take, tokenHash, now)
+		if errors.Is(err, ErrNotFound) {
+			return tx.whyNotRedeemable(ctx, tokenHash, userID, now)
 		}
-		return Invite{}, fmt.Errorf("redeem invite: %w", err)
+		if err != nil {
+			return fmt.Errorf("redeem invite: %w", err)
+		}
+		if _, err := tx.q.Exec(ctx, mark, inv.ID, userID); err != nil {
+			if errors.Is(interpret(err), ErrConflict) {
+				return ErrInviteRedeemed
+			}
+			return fmt.Errorf("redeem invite: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Invite{}, err
 	}
 	return inv, nil
 }

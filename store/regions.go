@@ -109,8 +109,14 @@ func (db *DB) UpsertRegions(ctx context.Context, rows []RegionInput) (inserted, 
 		if err != nil {
 			return 0, 0, fmt.Errorf("row %d (%s): %w", i+1, in.Code, interpret(err))
 		}
+		// The region and everything below it take the new path (a region may have moved).
+		const setPath = `
+			WITH old AS (SELECT path FROM regions WHERE id = $1)
+			UPDATE regions SET path = $2 || substr(regions.path, length(old.path) + 1)
+			FROM old
+			WHERE regions.id = $1 OR (old.path <> '' AND regions.path LIKE old.path || '%')`
 		path := parentPath + strconv.FormatInt(id, 10) + "/"
-		if _, err := db.q.Exec(ctx, `UPDATE regions SET path = $2 WHERE id = $1`, id, path); err != nil {
+		if _, err := db.q.Exec(ctx, setPath, id, path); err != nil {
 			return 0, 0, fmt.Errorf("row %d (%s): set path: %w", i+1, in.Code, err)
 		}
 		if fresh {

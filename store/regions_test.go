@@ -157,9 +157,6 @@ func TestUpsertRegionsReimport(t *testing.T) {
 // every region below it must follow.
 func TestUpsertRegionsMove(t *testing.T) {
 	t.Parallel()
-	t.Skip("BUG: store/regions.go UpsertRegions (the `UPDATE regions SET path = $2 WHERE id = $1` after the upsert) " +
-		"recomputes the path of the re-parented row only; its villages keep the old path, so Ancestors and Region.Contains " +
-		"(and with them handlers' canSee/canGrant) still place them under the old county")
 	ctx := t.Context()
 	db := storetest.DB(t)
 	regions := importTree(t, db)
