@@ -756,3 +756,37 @@ func TestGoTelegramBotPolls(t *testing.T) {
 		t.Fatalf("messages = %+v", msgs)
 	}
 }
+
+func TestUserDate(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, testToken)
+	u := s.NewUser(42, "Ann", "en")
+	late := time.Date(2026, 11, 3, 23, 59, 30, 0, time.FixedZone("CST", 8*60*60))
+
+	before := time.Now().Unix()
+	u.Text("now")
+	u.Date = late
+	u.Text("at night")
+	u.Location(28.2, 112.9)
+	u.Album("", []byte("a"), []byte("b"))
+	u.Date = time.Time{}
+	u.Text("now again")
+	after := time.Now().Unix()
+
+	updates := getUpdates(t, s, 0, 0)
+	if len(updates) != 6 {
+		t.Fatalf("got %d updates, want 6", len(updates))
+	}
+	for i, upd := range updates {
+		got := int64(upd.Message.Date)
+		if i == 0 || i == 5 {
+			if got < before || got > after {
+				t.Errorf("update %d: got date %d, want the time it was sent, in [%d, %d]", i, got, before, after)
+			}
+			continue
+		}
+		if want := late.Unix(); got != want {
+			t.Errorf("update %d (%q): got date %d, want %d", i, upd.Message.Text, got, want)
+		}
+	}
+}

@@ -24,6 +24,11 @@ type User struct {
 	ID           int64
 	FirstName    string
 	LanguageCode string
+	// Date, when not zero, is the date (whole seconds) of every message the user
+	// sends from then on, instead of the time it is sent: a message written just
+	// before midnight, or an hour after the last one. Set it between actions, not
+	// while another goroutine acts as the user.
+	Date time.Time
 
 	s *Server
 }
@@ -47,6 +52,9 @@ func (u *User) send(fills ...func(*models.Message)) []models.Update {
 	updates := make([]models.Update, 0, len(fills))
 	for _, fill := range fills {
 		m := s.nextMessageLocked(u.ID)
+		if !u.Date.IsZero() {
+			m.Date = int(u.Date.Unix())
+		}
 		from := u.model()
 		m.From = &from
 		m.Chat.FirstName = u.FirstName
