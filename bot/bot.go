@@ -126,12 +126,16 @@ type apiResponse struct {
 	} `json:"parameters"`
 }
 
+// AllowedUpdates lists the update kinds the bot asks Telegram for, by long polling and
+// by webhook (zhucun webhook set) alike.
+func AllowedUpdates() []string { return []string{"message", "callback_query", "my_chat_member"} }
+
 // getUpdates long-polls for updates from offset on. The library keeps its own polling
 // loop private (and acknowledges before handling), so this one call is ours.
 func (b *Bot) getUpdates(ctx context.Context, offset int64, limit int) ([]models.Update, error) {
 	body, _ := json.Marshal(map[string]any{
 		"offset": offset, "limit": limit, "timeout": int(b.cfg.PollTimeout.Seconds()),
-		"allowed_updates": []string{"message", "callback_query", "my_chat_member"},
+		"allowed_updates": AllowedUpdates(),
 	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.cfg.APIURL+"/bot"+b.cfg.Token+"/getUpdates", bytes.NewReader(body))
 	if err != nil {
@@ -210,6 +214,10 @@ func (b *Bot) Send(ctx context.Context, rep handlers.Reply) error {
 
 func methodOf(rep handlers.Reply) string {
 	switch {
+	case len(rep.PhotoIDs) > 1:
+		return "sendMediaGroup"
+	case len(rep.PhotoIDs) == 1:
+		return "sendPhoto"
 	case rep.Photo != nil:
 		return "sendPhoto"
 	case rep.Document != nil:
@@ -224,6 +232,21 @@ func (b *Bot) sendOnce(ctx context.Context, rep handlers.Reply) error {
 	markup := replyMarkup(rep)
 	var err error
 	switch {
+	case len(rep.PhotoIDs) == 1:
+		_, err = b.api.SendPhoto(ctx, &tgbot.SendPhotoParams{
+			ChatID: rep.ChatID, Caption: rep.Text, ReplyMarkup: markup,
+			Photo: &models.InputFileString{Data: rep.PhotoIDs[0]},
+		})
+	case len(rep.PhotoIDs) > 1:
+		media := make([]models.InputMedia, len(rep.PhotoIDs))
+		for i, id := range rep.PhotoIDs {
+			p := &models.InputMediaPhoto{Media: id}
+			if i == 0 {
+				p.Caption = rep.Text
+			}
+			media[i] = p
+		}
+		_, err = b.api.SendMediaGroup(ctx, &tgbot.SendMediaGroupParams{ChatID: rep.ChatID, Media: media})
 	case rep.Photo != nil:
 		_, err = b.api.SendPhoto(ctx, &tgbot.SendPhotoParams{
 			ChatID: rep.ChatID, Caption: rep.Text, ReplyMarkup: markup,
@@ -285,6 +308,38 @@ func wait(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// maxFileBytes is the largest file the Bot API lets a bot download.
+const maxFileBytes = 20 << 20
+
+// Fetch downloads a file a user sent, by its file id. The download URL holds the token:
+// it never appears in an error or a log line.
+func (b *Bot) Fetch(ctx context.Context, fileID string) ([]byte, error) {
+	f, err := b.api.GetFile(ctx, &tgbot.GetFileParams{FileID: fileID})
+	if err != nil {
+		return nil, fmt.Errorf("getFile: %w", b.redact(err))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.api.FileDownloadLink(f), nil)
+	if err != nil {
+		return nil, fmt.Errorf("download file: %w", b.redact(err))
+	}
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("download file: %w", b.redact(err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("download file: HTTP %d", resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("download file: %w", b.redact(err))
+	}
+	if len(data) > maxFileBytes {
+		return nil, fmt.Errorf("download file: larger than %d bytes", maxFileBytes)
+	}
+	return data, nil
 }
 
 // Close releases the client's idle connections.

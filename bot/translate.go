@@ -21,6 +21,7 @@ func translate(u *models.Update) (in handlers.Input, ok bool) {
 		}
 		fillUser(&in, m.From)
 		in.ChatID = m.Chat.ID
+		in.MessageID = m.ID
 		in.Private = m.Chat.Type == models.ChatTypePrivate
 		in.Date = time.Unix(int64(m.Date), 0)
 		in.Forwarded = m.ForwardOrigin != nil
@@ -38,6 +39,7 @@ func translate(u *models.Update) (in handlers.Input, ok bool) {
 				Live: l.LivePeriod > 0, LivePeriod: l.LivePeriod,
 			}
 		}
+		in.Document = m.Document != nil
 		if n := len(m.Photo); n > 0 {
 			best := m.Photo[n-1] // Telegram lists sizes smallest first
 			in.Photos = []handlers.Photo{{FileID: best.FileID, UniqueID: best.FileUniqueID, Width: best.Width, Height: best.Height}}

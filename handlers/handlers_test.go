@@ -137,10 +137,10 @@ func TestInviteIsAuthorisedOnEveryStep(t *testing.T) {
 		t.Errorf("member /invite: got %q, want refusal", got)
 	}
 
-	// A first secretary is offered only members…
+	// A first secretary is offered only members and residents…
 	got := buttonData(w.send(t, secretary, cmd("invite")))
-	if len(got) != 1 || !strings.HasSuffix(got[0], "=inv:role:member") {
-		t.Fatalf("first secretary is offered %v, want only member", got)
+	if len(got) != 2 || !strings.HasSuffix(got[0], "=inv:role:member") || !strings.HasSuffix(got[1], "=inv:role:resident") {
+		t.Fatalf("first secretary is offered %v, want member and resident", got)
 	}
 	// …and a forged press for another role or another village is refused.
 	if got := only(t, w.send(t, secretary, press("inv:role:supervisor"))); !strings.Contains(got, "没有权限") {

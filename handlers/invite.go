@@ -35,10 +35,18 @@ const (
 	regionsPerPage = 10
 )
 
-var (
-	inviteExpiryDays = []int{1, 7, 30}
-	inviteUseLimits  = []int{1, 5, 10, 30}
-)
+var inviteExpiryDays = []int{1, 7, 30}
+
+// useLimits are the use limits offered for an invite to role; none means single-use.
+func useLimits(role string) []int {
+	switch role {
+	case store.RoleMember:
+		return []int{1, 5, 10, 30}
+	case store.RoleResident:
+		return []int{50, 200, 1000}
+	}
+	return nil
+}
 
 // newInviteToken returns a fresh random token and the hash it is stored under.
 func newInviteToken() (token string, hash []byte) {
@@ -227,13 +235,14 @@ func (h *Handlers) inviteExpiry(ctx context.Context, r *Request) error {
 	}
 	r.SetDraft("days", v)
 	// Staff roles that lead or supervise are single-use; a first secretary may hand one
-	// link to the whole team.
-	if r.Draft("role") != store.RoleMember {
+	// link to the whole team, or put one on the notice board for the residents.
+	limits := useLimits(r.Draft("role"))
+	if len(limits) == 0 {
 		return h.inviteCreate(ctx, r, 1)
 	}
 	r.Goto(flowInvite, stepInviteUses)
 	var row []Button
-	for _, n := range inviteUseLimits {
+	for _, n := range limits {
 		row = append(row, button(strconv.Itoa(n), flowInvite, stepInviteUses, strconv.Itoa(n)))
 	}
 	r.Prompt(r.T("invite.pick_uses"), [][]Button{row})
@@ -243,7 +252,7 @@ func (h *Handlers) inviteExpiry(ctx context.Context, r *Request) error {
 func (h *Handlers) inviteUses(ctx context.Context, r *Request) error {
 	v, _ := r.Pressed()
 	n, err := strconv.Atoi(v)
-	if err != nil || !slices.Contains(inviteUseLimits, n) {
+	if err != nil || !slices.Contains(useLimits(r.Draft("role")), n) {
 		r.Say("invite.use_buttons")
 		return nil
 	}
@@ -343,7 +352,7 @@ func (h *Handlers) redeem(ctx context.Context, r *Request, token string) error {
 			return err
 		}
 		joined := Reply{Text: r.T("invite.joined", "Role", r.roleName(inv.Role), "Region", where)}
-		if inv.Role != store.RoleSupervisor {
+		if inv.Role == store.RoleMember || inv.Role == store.RoleFirstSecretary {
 			joined.Keyboard = r.mainKeyboard()
 		}
 		r.Reply(joined)

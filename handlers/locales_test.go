@@ -70,7 +70,18 @@ func localeFiles(t *testing.T) map[string]map[string]string {
 		if err := toml.Unmarshal(b, &msgs); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		out[strings.TrimSuffix(name, ".toml")] = msgs
+		// "zh-Hans.toml" and "problem.zh-Hans.toml" both hold zh-Hans messages.
+		base := strings.TrimSuffix(name, ".toml")
+		locale := base[strings.LastIndex(base, ".")+1:]
+		if out[locale] == nil {
+			out[locale] = map[string]string{}
+		}
+		for id, text := range msgs {
+			if _, dup := out[locale][id]; dup {
+				t.Errorf("%s: message %q is defined twice", name, id)
+			}
+			out[locale][id] = text
+		}
 	}
 	return out
 }

@@ -6,7 +6,9 @@ import "time"
 // a button press, a location, photos, a contact.
 type Input struct {
 	// UpdateID identifies the input uniquely on its channel; a replay carries the same id.
-	UpdateID     int64
+	UpdateID int64
+	// MessageID is the message's id in its chat; the messages of an album are in order of it.
+	MessageID    int
 	ChatID       int64
 	UserID       int64
 	FirstName    string
@@ -23,6 +25,8 @@ type Input struct {
 	MediaGroupID string
 	Contact      *Contact
 	Forwarded    bool
+	// Document is set when the user sent a file (not a photo): the bot does not take files.
+	Document bool
 }
 
 // Callback is a press of an inline button.
@@ -70,6 +74,8 @@ func (in Input) Kind() string {
 		return "contact"
 	case in.Text != "":
 		return "text"
+	case in.Document:
+		return "document"
 	default:
 		return "other"
 	}
@@ -87,6 +93,9 @@ type Reply struct {
 	// Photo or Document is sent with Text as its caption.
 	Photo    *File `json:"photo,omitempty"`
 	Document *File `json:"document,omitempty"`
+	// PhotoIDs are photos the channel already holds (its file ids), sent as one album
+	// with Text as the caption of the first.
+	PhotoIDs []string `json:"photo_ids,omitempty"`
 	// EditMessageID, when set, replaces that message's text and buttons instead of
 	// sending a new message.
 	EditMessageID int `json:"edit_message_id,omitempty"`

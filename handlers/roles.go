@@ -11,6 +11,8 @@ func roleMessageID(role string) string {
 		return "role.supervisor"
 	case store.RoleFirstSecretary:
 		return "role.first_secretary"
+	case store.RoleResident:
+		return "role.resident"
 	default:
 		return "role.member"
 	}
@@ -20,7 +22,7 @@ func roleMessageID(role string) string {
 func (r *Request) roleName(role string) string { return r.T(roleMessageID(role)) }
 
 // fitsLevel reports whether a role can be held at a region of that level: supervisors
-// above the villages, first secretaries and members in a village.
+// above the villages, first secretaries, members and residents in a village.
 func fitsLevel(role, level string) bool {
 	if role == store.RoleSupervisor {
 		return level != store.LevelVillage
@@ -30,14 +32,14 @@ func fitsLevel(role, level string) bool {
 
 // grantRoots returns the regions in whose subtree a user who is not an admin may invite
 // someone to role: a supervisor anything under (and at) their region, a first
-// secretary members of their village.
+// secretary members and residents of their village.
 func (r *Request) grantRoots(role string) []store.Region {
 	var roots []store.Region
 	for _, held := range r.Roles {
 		switch {
-		case held.Role == store.RoleSupervisor && (role == store.RoleSupervisor || role == store.RoleFirstSecretary || role == store.RoleMember):
+		case held.Role == store.RoleSupervisor:
 			roots = append(roots, held.Region)
-		case held.Role == store.RoleFirstSecretary && role == store.RoleMember:
+		case held.Role == store.RoleFirstSecretary && (role == store.RoleMember || role == store.RoleResident):
 			roots = append(roots, held.Region)
 		}
 	}
@@ -77,7 +79,7 @@ func (r *Request) canSee(region store.Region) bool {
 
 // grantableRoles lists the roles the user may invite someone to, somewhere.
 func (r *Request) grantableRoles() []string {
-	all := []string{store.RoleSupervisor, store.RoleFirstSecretary, store.RoleMember}
+	all := []string{store.RoleSupervisor, store.RoleFirstSecretary, store.RoleMember, store.RoleResident}
 	if r.Admin {
 		return all
 	}

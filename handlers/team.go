@@ -31,7 +31,7 @@ func leadsATeam(r *Request) bool {
 }
 
 func canSeeAttendance(r *Request) bool {
-	return r.Admin || len(r.Roles) > 0
+	return r.Admin || slices.ContainsFunc(r.Roles, func(ro store.Role) bool { return ro.Role != store.RoleResident })
 }
 
 // overseenVillages returns the villages whose team's attendance the user may see: a

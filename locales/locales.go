@@ -3,7 +3,8 @@ package locales
 
 import "embed"
 
-// FS holds the go-i18n message files, one TOML file per locale.
+// FS holds the go-i18n message files: LOCALE.toml, and FEATURE.LOCALE.toml for the
+// messages of one feature.
 //
 //go:embed *.toml
 var FS embed.FS

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -107,4 +108,77 @@ func (s *State) Save(ctx context.Context, chatID int64, c Conversation) (Convers
 		return c, fmt.Errorf("save conversation of %d: %w", chatID, ErrConflict)
 	}
 	return next, nil
+}
+
+// DraftPhoto is a photo gathered for a draft before its record exists.
+type DraftPhoto struct {
+	MessageID    int    `json:"message_id"`
+	FileID       string `json:"file_id"`
+	UniqueID     string `json:"unique_id"`
+	MediaGroupID string `json:"media_group_id,omitempty"`
+}
+
+func (s *State) photosKey(chatID int64) string {
+	return s.prefix + "photos:" + strconv.FormatInt(chatID, 10)
+}
+
+// AddDraftPhoto keeps a photo of the chat's draft under its message id, so a replay or
+// a second process adding the same photo changes nothing, and the photos of an album
+// come back in album order however their updates arrived. It returns how many photos
+// the draft holds and whether this is the first photo of its album to arrive.
+func (s *State) AddDraftPhoto(ctx context.Context, chatID int64, p DraftPhoto) (count int, firstOfAlbum bool, err error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return 0, false, err
+	}
+	key := s.photosKey(chatID)
+	var hlen *redis.IntCmd
+	var first *redis.BoolCmd
+	_, err = s.rdb.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+		pipe.HSet(ctx, key, strconv.Itoa(p.MessageID), b)
+		pipe.PExpire(ctx, key, s.ttl)
+		hlen = pipe.HLen(ctx, key)
+		if p.MediaGroupID != "" {
+			first = pipe.SetNX(ctx, key+":album:"+p.MediaGroupID, 1, s.ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("add draft photo: %w", err)
+	}
+	return int(hlen.Val()), first != nil && first.Val(), nil
+}
+
+// RemoveDraftPhoto takes a photo out of the chat's draft.
+func (s *State) RemoveDraftPhoto(ctx context.Context, chatID int64, messageID int) error {
+	if err := s.rdb.HDel(ctx, s.photosKey(chatID), strconv.Itoa(messageID)).Err(); err != nil {
+		return fmt.Errorf("remove draft photo: %w", err)
+	}
+	return nil
+}
+
+// DraftPhotos returns the photos of the chat's draft in message order.
+func (s *State) DraftPhotos(ctx context.Context, chatID int64) ([]DraftPhoto, error) {
+	all, err := s.rdb.HGetAll(ctx, s.photosKey(chatID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("draft photos: %w", err)
+	}
+	out := make([]DraftPhoto, 0, len(all))
+	for _, v := range all {
+		var p DraftPhoto
+		if err := json.Unmarshal([]byte(v), &p); err != nil {
+			return nil, fmt.Errorf("draft photos: %w", err)
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].MessageID < out[j].MessageID })
+	return out, nil
+}
+
+// ClearDraftPhotos forgets the photos of the chat's draft.
+func (s *State) ClearDraftPhotos(ctx context.Context, chatID int64) error {
+	if err := s.rdb.Del(ctx, s.photosKey(chatID)).Err(); err != nil {
+		return fmt.Errorf("clear draft photos: %w", err)
+	}
+	return nil
 }

@@ -12,6 +12,8 @@ const (
 	RoleSupervisor     = "supervisor"
 	RoleFirstSecretary = "first_secretary"
 	RoleMember         = "member"
+	// RoleResident is a villager who joined a village to report problems.
+	RoleResident = "resident"
 )
 
 // User is a person who has talked to the bot. ID is the channel's user id.
