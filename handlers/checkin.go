@@ -66,9 +66,20 @@ func (r *Request) leads(villageID int64) bool {
 	})
 }
 
-// mainKeyboard is the persistent keyboard of a team member.
+// mainKeyboard is the persistent keyboard: check in for team members, report a problem
+// for them and for residents; nil for anyone else.
 func (r *Request) mainKeyboard() [][]KeyButton {
-	return [][]KeyButton{{{Text: r.T("checkin.button")}}}
+	var row []KeyButton
+	if canCheckIn(r) {
+		row = append(row, KeyButton{Text: r.T("checkin.button")})
+	}
+	if canReport(r) {
+		row = append(row, KeyButton{Text: r.T("report.button")})
+	}
+	if row == nil {
+		return nil
+	}
+	return [][]KeyButton{row}
 }
 
 // isCheckInButton reports whether text is the check-in keyboard button in any language.

@@ -24,11 +24,7 @@ func (h *Handlers) help(_ context.Context, r *Request) error {
 		}
 		lines = append(lines, "/"+c.name+" — "+r.T(c.help))
 	}
-	rep := Reply{Text: strings.Join(lines, "\n")}
-	if canCheckIn(r) {
-		rep.Keyboard = r.mainKeyboard()
-	}
-	r.Reply(rep)
+	r.Reply(Reply{Text: strings.Join(lines, "\n"), Keyboard: r.mainKeyboard()})
 	return nil
 }
 

@@ -82,6 +82,7 @@ func New(cfg Config, db *store.DB, state *store.State) (*Handlers, error) {
 		{name: "help", help: "help.cmd_help", allowed: anyone, run: h.help},
 		{name: "me", help: "help.cmd_me", allowed: anyone, run: h.me},
 		{name: "checkin", help: "help.cmd_checkin", allowed: canCheckIn, run: h.checkInStart},
+		{name: "report", help: "help.cmd_report", allowed: canReport, run: h.reportStart},
 		{name: "month", help: "help.cmd_month", allowed: canSeeAttendance, run: h.month},
 		{name: "checkins", help: "help.cmd_checkins", allowed: canSeeAttendance, run: h.checkInsOfDay},
 		{name: "present", help: "help.cmd_present", allowed: leadsATeam, run: h.presentStart},
@@ -98,6 +99,11 @@ func New(cfg Config, db *store.DB, state *store.State) (*Handlers, error) {
 		stepCheckInVillage: h.checkInVillage, stepCheckInLocation: h.checkInLocation,
 		stepCheckInReason: h.checkInReason, stepCheckInNote: h.checkInNote,
 		stepCheckInPhoto: h.checkInPhoto, stepCheckInAlbum: h.checkInAlbum,
+	}
+	h.flows[flowReport] = map[string]stepFunc{
+		stepReportVillage: h.reportVillage, stepReportCategory: h.reportCategory, stepReportDesc: h.reportDescription,
+		stepReportPhotos: h.reportPhotos, stepReportLocation: h.reportLocation, stepReportUrgency: h.reportUrgency,
+		stepReportDup: h.reportDup, stepReportConfirm: h.reportConfirm,
 	}
 	h.flows[flowPresent] = map[string]stepFunc{stepPresentWho: h.presentWho}
 	h.flows[flowLeave] = map[string]stepFunc{stepLeaveWho: h.leaveWho, stepLeaveDays: h.leaveDays}
@@ -208,9 +214,13 @@ func (h *Handlers) route(ctx context.Context, r *Request) error {
 		r.Say("common.private_only")
 		return nil
 	}
-	if in.Command == "" && in.Callback == nil && h.isCheckInButton(strings.TrimSpace(in.Text)) {
-		in.Command = "checkin" // the keyboard button is the command
-		r.In.Command = "checkin"
+	if in.Command == "" && in.Callback == nil { // the keyboard buttons are commands
+		switch text := strings.TrimSpace(in.Text); {
+		case h.isCheckInButton(text):
+			in.Command, r.In.Command = "checkin", "checkin"
+		case h.isReportButton(text):
+			in.Command, r.In.Command = "report", "report"
+		}
 	}
 	if in.Command != "" {
 		if in.Command != "cancel" && r.Conv.Active() {

@@ -351,11 +351,8 @@ func (h *Handlers) redeem(ctx context.Context, r *Request, token string) error {
 		if err != nil {
 			return err
 		}
-		joined := Reply{Text: r.T("invite.joined", "Role", r.roleName(inv.Role), "Region", where)}
-		if inv.Role == store.RoleMember || inv.Role == store.RoleFirstSecretary {
-			joined.Keyboard = r.mainKeyboard()
-		}
-		r.Reply(joined)
+		r.Roles = append(r.Roles, store.Role{Role: inv.Role, Region: region})
+		r.Reply(Reply{Text: r.T("invite.joined", "Role", r.roleName(inv.Role), "Region", where), Keyboard: r.mainKeyboard()})
 		inviter, err := r.tx.UserByID(ctx, inv.CreatedBy)
 		if err != nil {
 			return err
