@@ -583,4 +583,3 @@ func bigrams(s string) map[string]bool {
 	}
 	return out
 }
-

@@ -36,7 +36,8 @@ type config struct {
 	// ConversationTTL is how long an untouched conversation is kept (ZHUCUN_CONVERSATION_TTL).
 	ConversationTTL time.Duration
 
-	// RedisPrefix starts every Redis key; tests give each run its own.
+	// RedisPrefix starts every Redis key (ZHUCUN_REDIS_PREFIX): deployments sharing one
+	// Redis, and tests running side by side, each use their own.
 	RedisPrefix string
 }
 
@@ -66,6 +67,7 @@ var settings = []setting{
 	{env: "ZHUCUN_TIMEZONE", def: "Asia/Shanghai", usage: "local time zone of reminders"},
 	{env: "ZHUCUN_DEFAULT_LOCALE", def: "zh-Hans", usage: "language when a user's is unknown (zh-Hans or en)"},
 	{env: "ZHUCUN_CONVERSATION_TTL", def: "24h", usage: "how long an untouched conversation is kept"},
+	{env: "ZHUCUN_REDIS_PREFIX", def: "zhucun:", usage: "start of every Redis key, for several deployments on one Redis"},
 }
 
 // flagName turns TELEGRAM_BOT_TOKEN into telegram-bot-token.
@@ -73,6 +75,7 @@ func flagName(env string) string { return strings.ToLower(strings.ReplaceAll(env
 
 var tokenShape = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{20,}$`)
 var webhookSecretShape = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+var redisPrefixShape = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
 
 // loadConfig reads the settings from getenv and args (flags after the subcommand).
 // needBot says whether the subcommand talks to Telegram; needSecret whether it needs
@@ -215,7 +218,10 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 		bad("ZHUCUN_CONVERSATION_TTL", "malformed duration %q (at least 1m, e.g. 24h)", v["ZHUCUN_CONVERSATION_TTL"])
 	}
 	c.ConversationTTL = ttl
-	c.RedisPrefix = "zhucun:"
+	c.RedisPrefix = v["ZHUCUN_REDIS_PREFIX"]
+	if !redisPrefixShape.MatchString(c.RedisPrefix) {
+		bad("ZHUCUN_REDIS_PREFIX", "malformed %q (1–64 characters of A–Z, a–z, 0–9, _ . : and -, e.g. zhucun:)", c.RedisPrefix)
+	}
 
 	if len(errs) > 0 {
 		return c, &configError{errors.Join(errs...)}

@@ -42,6 +42,10 @@ commands:
   import regions FILE.csv  load the region tree (columns: see README)
   settings COUNTY [k=v …]  show or change a county's rules: location_required,
                            required_days, timezone
+  webhook set|info|delete  register the webhook with Telegram (ZHUCUN_WEBHOOK_URL and
+                           _SECRET), show its state, or remove it (back to polling);
+                           pending updates are kept
+  healthcheck              exit 0 if /healthz on ZHUCUN_HTTP_ADDR answers, else 1
 
 Every setting is an environment variable (see README); a flag of the same name in
 kebab case overrides it, e.g. --database-url.
@@ -132,6 +136,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return countySettings(ctx, db, fs.Arg(0), fs.Args()[1:], stdout)
+	case "webhook":
+		return webhookCommand(ctx, fs, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, fs, args, getenv, stdout)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -127,15 +127,28 @@ func (a *app) run(ctx context.Context) error {
 	case err = <-errc:
 	}
 	stop()
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
-	if serr := a.http.Shutdown(shutdownCtx); serr != nil && err == nil {
-		err = serr
+	if serr := a.http.Shutdown(shutdownCtx); serr != nil {
+		// Webhook requests still running are cut off: they were not answered 200, so
+		// Telegram delivers their updates again. Nothing half-done is committed.
+		a.log.Warn("shutdown deadline passed: webhook updates in flight left unacknowledged", slog.String("error", serr.Error()))
+		a.http.Close()
 	}
-	<-pollDone
+	select {
+	case <-pollDone:
+	case <-shutdownCtx.Done():
+		// The polling offset never moved past the batch in hand: it is fetched again.
+		a.log.Warn("shutdown deadline passed: polled updates in flight left unacknowledged")
+	}
 	a.log.Info("stopped")
 	return err
 }
+
+// shutdownTimeout bounds the shutdown: longer than the pipeline's UpdateTimeout (30s),
+// so that updates in flight normally finish; shorter than the 45s Kubernetes and the
+// systemd unit give the process before they kill it.
+const shutdownTimeout = 35 * time.Second
 
 func (a *app) close() {
 	if a.listener != nil {
