@@ -33,6 +33,9 @@ var offSiteReasons = []struct{ value, msg string }{
 }
 
 func offSiteReasonMessage(value string) string {
+	if value == "" {
+		return "checkin.reason_pending"
+	}
 	for _, o := range offSiteReasons {
 		if o.value == value {
 			return o.msg
@@ -131,6 +134,14 @@ func (h *Handlers) checkInStart(ctx context.Context, r *Request) error {
 		return h.checkInAt(ctx, r, villages[0])
 	}
 	r.Goto(flowCheckIn, stepCheckInVillage)
+	if l := r.In.Location; l != nil { // kept until the village is known
+		r.SetDraft("plat", strconv.FormatFloat(l.Latitude, 'f', -1, 64))
+		r.SetDraft("plon", strconv.FormatFloat(l.Longitude, 'f', -1, 64))
+		r.SetDraft("pacc", strconv.FormatFloat(l.Accuracy, 'f', -1, 64))
+		r.SetDraft("plive", strconv.FormatBool(l.Live))
+		r.SetDraft("pfwd", strconv.FormatBool(r.In.Forwarded))
+		r.SetDraft("pat", strconv.FormatInt(h.when(r.In).Unix(), 10))
+	}
 	var rows [][]Button
 	for _, v := range villages {
 		rows = append(rows, []Button{button(v.DisplayName(r.Locale()), flowCheckIn, stepCheckInVillage, strconv.FormatInt(v.ID, 10))})
@@ -164,7 +175,11 @@ func (h *Handlers) checkInAt(ctx context.Context, r *Request, village store.Regi
 	if err != nil {
 		return err
 	}
+	shared, sharedAt, _ := h.sharedLocation(r)
 	at := h.when(r.In)
+	if shared != nil {
+		at = sharedAt
+	}
 	day := dateOf(at.In(loc))
 	prev, err := r.tx.CheckInOn(ctx, r.User.ID, day)
 	switch {
@@ -179,7 +194,7 @@ func (h *Handlers) checkInAt(ctx context.Context, r *Request, village store.Regi
 	r.Goto(flowCheckIn, stepCheckInLocation)
 	r.SetDraft("village", strconv.FormatInt(village.ID, 10))
 	r.SetDraft("day", day.Format(time.DateOnly))
-	if r.In.Location != nil && r.In.Callback == nil {
+	if shared != nil {
 		return h.checkInLocation(ctx, r)
 	}
 	if settings.LocationRequired {
@@ -215,21 +230,46 @@ func (r *Request) draftInt(key string) (int64, bool) {
 	return n, err == nil
 }
 
+// sharedLocation is the location of this input, or one shared before the village was
+// picked, with the time it was sent and whether it was forwarded.
+func (h *Handlers) sharedLocation(r *Request) (*Location, time.Time, bool) {
+	if r.In.Location != nil {
+		return r.In.Location, h.when(r.In), r.In.Forwarded
+	}
+	if r.Draft("plat") == "" {
+		return nil, time.Time{}, false
+	}
+	lat, _ := strconv.ParseFloat(r.Draft("plat"), 64)
+	lon, _ := strconv.ParseFloat(r.Draft("plon"), 64)
+	acc, _ := strconv.ParseFloat(r.Draft("pacc"), 64)
+	unix, _ := strconv.ParseInt(r.Draft("pat"), 10, 64)
+	return &Location{Latitude: lat, Longitude: lon, Accuracy: acc, Live: r.Draft("plive") == "true"},
+		time.Unix(unix, 0), r.Draft("pfwd") == "true"
+}
+
 func (h *Handlers) checkInLocation(ctx context.Context, r *Request) error {
 	if v, ok := r.Pressed(); ok && v == "none" {
+		_, recorded := r.draftInt("checkin")
 		r.EndFlow()
-		r.Prompt(r.T("checkin.kept_self"), nil)
+		if recorded {
+			r.Prompt(r.T("checkin.kept_self"), nil)
+		} else {
+			r.Prompt(r.T("checkin.not_recorded"), nil)
+		}
 		return nil
 	}
-	in := r.In
+	l, locatedAt, forwarded := h.sharedLocation(r)
+	for _, k := range []string{"plat", "plon", "pacc", "plive", "pfwd", "pat"} {
+		delete(r.Conv.Draft, k) // used once
+	}
 	switch {
-	case in.Location == nil:
+	case l == nil:
 		r.Say("checkin.need_location")
 		return nil
-	case in.Forwarded:
+	case forwarded:
 		r.Say("checkin.forwarded")
 		return nil
-	case !validCoordinates(in.Location.Latitude, in.Location.Longitude):
+	case !validCoordinates(l.Latitude, l.Longitude):
 		r.Say("checkin.bad_coordinates")
 		return nil
 	}
@@ -248,8 +288,7 @@ func (h *Handlers) checkInLocation(ctx context.Context, r *Request) error {
 	if err != nil {
 		return err
 	}
-	l := in.Location
-	f := fix{lat: l.Latitude, lon: l.Longitude, live: l.Live, accuracyM: l.Accuracy, locatedAt: h.when(in), receivedAt: h.cfg.NowFunc()}
+	f := fix{lat: l.Latitude, lon: l.Longitude, live: l.Live, accuracyM: l.Accuracy, locatedAt: locatedAt, receivedAt: h.cfg.NowFunc()}
 	distance := distanceM(*village.Latitude, *village.Longitude, l.Latitude, l.Longitude)
 
 	c := store.CheckIn{UserID: r.User.ID, RegionID: village.ID, Day: day, CheckedAt: f.locatedAt, RecordedBy: r.User.ID}
@@ -309,9 +348,11 @@ func (h *Handlers) checkInLocation(ctx context.Context, r *Request) error {
 	return nil
 }
 
+// askPhoto asks for the optional photo in a message of its own, so the answer before it
+// stays readable.
 func (h *Handlers) askPhoto(r *Request) error {
 	r.Goto(flowCheckIn, stepCheckInPhoto)
-	r.Prompt(r.T("checkin.ask_photo"), [][]Button{{button(r.T("checkin.skip_photo"), flowCheckIn, stepCheckInPhoto, "skip")}})
+	r.Reply(Reply{Text: r.T("checkin.ask_photo"), Buttons: [][]Button{{button(r.T("checkin.skip_photo"), flowCheckIn, stepCheckInPhoto, "skip")}}})
 	return nil
 }
 

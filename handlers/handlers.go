@@ -83,6 +83,8 @@ func New(cfg Config, db *store.DB, state *store.State) (*Handlers, error) {
 		{name: "me", help: "help.cmd_me", allowed: anyone, run: h.me},
 		{name: "checkin", help: "help.cmd_checkin", allowed: canCheckIn, run: h.checkInStart},
 		{name: "report", help: "help.cmd_report", allowed: canReport, run: h.reportStart},
+		{name: "problems", help: "help.cmd_problems", allowed: canSeeProblems, run: h.problemsStart},
+		{name: "ledger", help: "help.cmd_ledger", allowed: canExportLedger, run: h.ledgerExport},
 		{name: "month", help: "help.cmd_month", allowed: canSeeAttendance, run: h.month},
 		{name: "checkins", help: "help.cmd_checkins", allowed: canSeeAttendance, run: h.checkInsOfDay},
 		{name: "present", help: "help.cmd_present", allowed: leadsATeam, run: h.presentStart},
@@ -105,6 +107,7 @@ func New(cfg Config, db *store.DB, state *store.State) (*Handlers, error) {
 		stepReportPhotos: h.reportPhotos, stepReportLocation: h.reportLocation, stepReportUrgency: h.reportUrgency,
 		stepReportDup: h.reportDup, stepReportConfirm: h.reportConfirm,
 	}
+	h.flows[flowLedger] = h.ledgerSteps()
 	h.flows[flowPresent] = map[string]stepFunc{stepPresentWho: h.presentWho}
 	h.flows[flowLeave] = map[string]stepFunc{stepLeaveWho: h.leaveWho, stepLeaveDays: h.leaveDays}
 	h.flows[flowInvite] = map[string]stepFunc{

@@ -472,8 +472,9 @@ func (h *Handlers) leaveDays(ctx context.Context, r *Request) error {
 	if err != nil {
 		return err
 	}
+	name := r.Draft("name")
 	r.EndFlow()
-	r.Say("leave.saved", "Name", r.Draft("name"), "Days", added, "Asked", len(days))
+	r.Say("leave.saved", "Name", name, "Days", added, "Asked", len(days))
 	return nil
 }
 
