@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -113,16 +114,20 @@ func (h *Handlers) reportStart(ctx context.Context, r *Request) error {
 		return err
 	}
 	villages := r.reportVillages()
-	switch len(villages) {
-	case 0:
+	if len(villages) == 0 {
 		r.Say("report.not_allowed")
 		return nil
-	case 1:
+	}
+	// The problem counts from when the user began to report it (their message's time).
+	at := strconv.FormatInt(h.when(r.In).Unix(), 10)
+	if len(villages) == 1 {
 		r.Goto(flowReport, stepReportCategory)
+		r.SetDraft("at", at)
 		r.SetDraft("village", strconv.FormatInt(villages[0].ID, 10))
 		return h.askCategory(r, villages[0])
 	}
 	r.Goto(flowReport, stepReportVillage)
+	r.SetDraft("at", at)
 	var rows [][]Button
 	for _, v := range villages {
 		rows = append(rows, []Button{button(v.DisplayName(r.Locale()), flowReport, stepReportVillage, strconv.FormatInt(v.ID, 10))})
@@ -508,6 +513,9 @@ func (h *Handlers) reportSave(ctx context.Context, r *Request, village store.Reg
 		return err
 	}
 	now := h.cfg.NowFunc()
+	if unix, ok := r.draftInt("at"); ok {
+		now = time.Unix(unix, 0)
+	}
 	p, err := r.tx.AddProblem(ctx, store.Problem{
 		RegionID: village.ID, Year: int32(now.In(loc).Year()), Category: category, Description: desc,
 		Latitude: lat, Longitude: lon, LocationGiven: r.Draft("located") != "", Urgency: urgency,
