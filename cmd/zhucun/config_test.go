@@ -105,6 +105,7 @@ func TestConfigDefaults(t *testing.T) {
 		{name: "DataDir", got: c.DataDir, want: "./data"},
 		{name: "Secret", got: base64.StdEncoding.EncodeToString(c.Secret), want: cfgSecret},
 		{name: "AdminIDs", got: len(c.AdminIDs), want: 0},
+		{name: "RedisPrefix", got: c.RedisPrefix, want: "zhucun:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,6 +293,16 @@ func TestConfigValid(t *testing.T) {
 			},
 		},
 		{
+			name:    "redis prefix",
+			env:     validEnv(map[string]string{"ZHUCUN_REDIS_PREFIX": "county-7.zhucun:"}),
+			needBot: true,
+			check: func(t *testing.T, c config) {
+				if c.RedisPrefix != "county-7.zhucun:" {
+					t.Errorf("got RedisPrefix %q, want %q", c.RedisPrefix, "county-7.zhucun:")
+				}
+			},
+		},
+		{
 			name:    "redis URL",
 			env:     validEnv(map[string]string{"REDIS_URL": "redis://127.0.0.1:6379/2"}),
 			needBot: true,
@@ -351,6 +362,9 @@ func TestConfigMalformed(t *testing.T) {
 		{name: "REDIS_URL bad port", env: validEnv(map[string]string{"REDIS_URL": "redis://h:notaport/0"}), needBot: true, wantVar: "REDIS_URL"},
 		{name: "TELEGRAM_API_URL not http", env: validEnv(map[string]string{"TELEGRAM_API_URL": "ftp://api.example"}), needBot: true, wantVar: "TELEGRAM_API_URL"},
 		{name: "conversation TTL too short", env: validEnv(map[string]string{"ZHUCUN_CONVERSATION_TTL": "30s"}), needBot: true, wantVar: "ZHUCUN_CONVERSATION_TTL"},
+		{name: "redis prefix with a space", env: validEnv(map[string]string{"ZHUCUN_REDIS_PREFIX": "zhu cun:"}), needBot: true, wantVar: "ZHUCUN_REDIS_PREFIX"},
+		{name: "redis prefix with a glob", env: validEnv(map[string]string{"ZHUCUN_REDIS_PREFIX": "zhucun*"}), needBot: true, wantVar: "ZHUCUN_REDIS_PREFIX"},
+		{name: "redis prefix too long", env: validEnv(map[string]string{"ZHUCUN_REDIS_PREFIX": strings.Repeat("z", 65)}), needBot: true, wantVar: "ZHUCUN_REDIS_PREFIX"},
 		{name: "conversation TTL not a duration", env: validEnv(map[string]string{"ZHUCUN_CONVERSATION_TTL": "a day"}), needBot: true, wantVar: "ZHUCUN_CONVERSATION_TTL"},
 		{name: "token missing for serve", env: withoutKeys(validEnv(nil), "TELEGRAM_BOT_TOKEN"), needBot: true, wantVar: "TELEGRAM_BOT_TOKEN"},
 		{name: "token malformed", env: validEnv(map[string]string{"TELEGRAM_BOT_TOKEN": "123:short-secret-value"}), needBot: true, wantVar: "TELEGRAM_BOT_TOKEN"},
