@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,6 +31,9 @@ type app struct {
 	pipeline *bot.Pipeline
 	listener net.Listener
 	http     *http.Server
+	// archive keeps photo bytes; fetch downloads them from Telegram.
+	archive *store.Archive
+	fetch   store.FetchFunc
 }
 
 // newApp wires the bot exactly as serve runs it; tests build it the same way.
@@ -69,6 +73,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 		return nil, err
 	}
 	a.pipeline = bot.NewPipeline(b, a.handlers, bot.PipelineConfig{WebhookSecret: cfg.WebhookSecret})
+	a.archive, a.fetch = store.NewArchive(filepath.Join(cfg.DataDir, "photos")), b.Fetch
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -121,12 +126,18 @@ func (a *app) run(ctx context.Context) error {
 			}
 		}
 	}()
+	archiveDone := make(chan struct{})
+	go func() {
+		defer close(archiveDone)
+		a.archivePhotos(ctx)
+	}()
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
 	stop()
+	<-archiveDone
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
 	if serr := a.http.Shutdown(shutdownCtx); serr != nil {
@@ -143,6 +154,33 @@ func (a *app) run(ctx context.Context) error {
 	}
 	a.log.Info("stopped")
 	return err
+}
+
+// archiveEvery is how often photos not yet archived are looked for.
+const archiveEvery = 30 * time.Second
+
+// archivePhotos keeps the bytes of the photos in the problem ledger (Telegram's file ids
+// serve only this bot), until ctx ends. What to archive is in Postgres, so the work
+// survives a crash, and several replicas share it (each photo is taken by one).
+func (a *app) archivePhotos(ctx context.Context) {
+	t := time.NewTicker(archiveEvery)
+	defer t.Stop()
+	for {
+		n, err := a.db.ArchivePhotos(ctx, a.archive, a.fetch, time.Now(), 100)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			a.log.Warn("archive photos", slog.String("error", err.Error()))
+		case n > 0:
+			a.log.Info("photos archived", slog.Int("count", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // shutdownTimeout bounds the shutdown: longer than the pipeline's UpdateTimeout (30s),
