@@ -222,6 +222,8 @@ func methodOf(rep handlers.Reply) string {
 		return "sendPhoto"
 	case rep.Document != nil:
 		return "sendDocument"
+	case rep.EditMessageID != 0 && rep.RemoveButtons:
+		return "editMessageReplyMarkup"
 	case rep.EditMessageID != 0:
 		return "editMessageText"
 	}
@@ -256,6 +258,11 @@ func (b *Bot) sendOnce(ctx context.Context, rep handlers.Reply) error {
 		_, err = b.api.SendDocument(ctx, &tgbot.SendDocumentParams{
 			ChatID: rep.ChatID, Caption: rep.Text, ReplyMarkup: markup,
 			Document: &models.InputFileUpload{Filename: rep.Document.Name, Data: bytes.NewReader(rep.Document.Bytes)},
+		})
+	case rep.EditMessageID != 0 && rep.RemoveButtons:
+		_, err = b.api.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{
+			ChatID: rep.ChatID, MessageID: rep.EditMessageID,
+			ReplyMarkup: models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{}},
 		})
 	case rep.EditMessageID != 0:
 		var inline models.ReplyMarkup

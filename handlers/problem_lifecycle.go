@@ -550,17 +550,11 @@ func (h *Handlers) ledgerPhotos(ctx context.Context, r *Request) error {
 		}
 		return nil
 	}
-	ph := r.In.Photos[0]
-	n, first, err := h.state.AddDraftPhoto(ctx, r.In.ChatID, store.DraftPhoto{
-		MessageID: r.In.MessageID, FileID: ph.FileID, UniqueID: ph.UniqueID, MediaGroupID: r.In.MediaGroupID,
-	})
+	n, first, overflow, err := h.addDraftPhoto(ctx, r, maxStepPhotos)
 	if err != nil {
 		return err
 	}
-	if n > maxStepPhotos {
-		if err := h.state.RemoveDraftPhoto(ctx, r.In.ChatID, r.In.MessageID); err != nil {
-			return err
-		}
+	if overflow {
 		r.Say("ledger.too_many_photos", "Max", maxStepPhotos)
 		return nil
 	}

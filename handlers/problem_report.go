@@ -230,6 +230,11 @@ func (h *Handlers) reportDescription(ctx context.Context, r *Request) error {
 		return nil
 	}
 	r.SetDraft("description", text)
+	if len(r.In.Photos) > 0 { // a photo with the description as its caption: keep both
+		if _, _, _, err := h.addDraftPhoto(ctx, r, maxProblemPhotos); err != nil {
+			return err
+		}
+	}
 	return h.reportNext(ctx, r, stepReportPhotos)
 }
 
@@ -253,17 +258,11 @@ func (h *Handlers) reportPhotos(ctx context.Context, r *Request) error {
 		}
 		return nil
 	}
-	p := r.In.Photos[0]
-	n, first, err := h.state.AddDraftPhoto(ctx, r.In.ChatID, store.DraftPhoto{
-		MessageID: r.In.MessageID, FileID: p.FileID, UniqueID: p.UniqueID, MediaGroupID: r.In.MediaGroupID,
-	})
+	n, first, overflow, err := h.addDraftPhoto(ctx, r, maxProblemPhotos)
 	if err != nil {
 		return err
 	}
-	if n > maxProblemPhotos {
-		if err := h.state.RemoveDraftPhoto(ctx, r.In.ChatID, r.In.MessageID); err != nil {
-			return err
-		}
+	if overflow {
 		r.Say("report.too_many_photos", "Max", maxProblemPhotos)
 		return nil
 	}
@@ -275,6 +274,15 @@ func (h *Handlers) reportPhotos(ctx context.Context, r *Request) error {
 		r.Reply(Reply{Text: r.T("report.album_received", "Max", maxProblemPhotos), Buttons: done})
 	}
 	return nil
+}
+
+// addDraftPhoto keeps the input's photo in the chat's draft (at most max, the first by
+// message order).
+func (h *Handlers) addDraftPhoto(ctx context.Context, r *Request, max int) (count int, firstOfAlbum, overflow bool, err error) {
+	p := r.In.Photos[0]
+	return h.state.AddDraftPhoto(ctx, r.In.ChatID, store.DraftPhoto{
+		MessageID: r.In.MessageID, FileID: p.FileID, UniqueID: p.UniqueID, MediaGroupID: r.In.MediaGroupID,
+	}, max)
 }
 
 func (h *Handlers) reportLocation(ctx context.Context, r *Request) error {
@@ -404,7 +412,7 @@ func (h *Handlers) reportDup(ctx context.Context, r *Request) error {
 		return err
 	}
 	r.EndFlow()
-	r.Prompt(r.T("report.added_to", "Number", p.Number()), nil)
+	r.Finish(r.T("report.added_to", "Number", p.Number()))
 	return h.notifyLeaders(ctx, r, village, p, "report.notice_added")
 }
 
@@ -466,7 +474,7 @@ func (h *Handlers) reportConfirm(ctx context.Context, r *Request) error {
 			return err
 		}
 		r.EndFlow()
-		r.Prompt(r.T("report.discarded"), nil)
+		r.Finish(r.T("report.discarded"))
 		return nil
 	case stepReportCategory:
 		r.SetDraft("editing", "1")
@@ -528,7 +536,7 @@ func (h *Handlers) reportSave(ctx context.Context, r *Request, village store.Reg
 		return err
 	}
 	r.EndFlow()
-	r.Prompt(r.T("report.saved", "Number", p.Number(), "Village", village.DisplayName(r.Locale())), nil)
+	r.Finish(r.T("report.saved", "Number", p.Number(), "Village", village.DisplayName(r.Locale())))
 	return h.notifyLeaders(ctx, r, village, p, "report.notice_new")
 }
 

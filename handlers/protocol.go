@@ -97,8 +97,9 @@ type Reply struct {
 	// with Text as the caption of the first.
 	PhotoIDs []string `json:"photo_ids,omitempty"`
 	// EditMessageID, when set, replaces that message's text and buttons instead of
-	// sending a new message.
-	EditMessageID int `json:"edit_message_id,omitempty"`
+	// sending a new message; with RemoveButtons it only takes the buttons away.
+	EditMessageID int  `json:"edit_message_id,omitempty"`
+	RemoveButtons bool `json:"remove_buttons,omitempty"`
 }
 
 // Button is an inline button; Data comes back in a Callback.

@@ -71,6 +71,15 @@ func (r *Request) Prompt(text string, buttons [][]Button) {
 	r.Reply(rep)
 }
 
+// Finish ends a flow's exchange with text in a new message that brings back the main
+// keyboard; the buttons of a pressed message are taken away.
+func (r *Request) Finish(text string) {
+	if r.In.Callback != nil {
+		r.Reply(Reply{EditMessageID: r.In.Callback.MessageID, RemoveButtons: true})
+	}
+	r.Reply(Reply{Text: text, Keyboard: r.mainKeyboard()})
+}
+
 // Goto moves the conversation to a step of a flow, keeping its draft.
 func (r *Request) Goto(flow, step string) {
 	if r.Conv.Flow != flow {

@@ -124,12 +124,14 @@ func (s *State) photosKey(chatID int64) string {
 
 // AddDraftPhoto keeps a photo of the chat's draft under its message id, so a replay or
 // a second process adding the same photo changes nothing, and the photos of an album
-// come back in album order however their updates arrived. It returns how many photos
-// the draft holds and whether this is the first photo of its album to arrive.
-func (s *State) AddDraftPhoto(ctx context.Context, chatID int64, p DraftPhoto) (count int, firstOfAlbum bool, err error) {
+// come back in album order however their updates arrived. The draft keeps at most max
+// photos, the first by message id: when there are more, the latest are dropped
+// (overflow). It returns how many photos the draft holds and whether this is the first
+// photo of its album to arrive.
+func (s *State) AddDraftPhoto(ctx context.Context, chatID int64, p DraftPhoto, max int) (count int, firstOfAlbum, overflow bool, err error) {
 	b, err := json.Marshal(p)
 	if err != nil {
-		return 0, false, err
+		return 0, false, false, err
 	}
 	key := s.photosKey(chatID)
 	var hlen *redis.IntCmd
@@ -144,17 +146,32 @@ func (s *State) AddDraftPhoto(ctx context.Context, chatID int64, p DraftPhoto) (
 		return nil
 	})
 	if err != nil {
-		return 0, false, fmt.Errorf("add draft photo: %w", err)
+		return 0, false, false, fmt.Errorf("add draft photo: %w", err)
 	}
-	return int(hlen.Val()), first != nil && first.Val(), nil
-}
-
-// RemoveDraftPhoto takes a photo out of the chat's draft.
-func (s *State) RemoveDraftPhoto(ctx context.Context, chatID int64, messageID int) error {
-	if err := s.rdb.HDel(ctx, s.photosKey(chatID), strconv.Itoa(messageID)).Err(); err != nil {
-		return fmt.Errorf("remove draft photo: %w", err)
+	count = int(hlen.Val())
+	if count > max {
+		// Keep the first max by message id; two processes trimming at once agree.
+		fields, err := s.rdb.HKeys(ctx, key).Result()
+		if err != nil {
+			return 0, false, false, fmt.Errorf("add draft photo: %w", err)
+		}
+		ids := make([]int, 0, len(fields))
+		for _, f := range fields {
+			if id, err := strconv.Atoi(f); err == nil {
+				ids = append(ids, id)
+			}
+		}
+		sort.Ints(ids)
+		var drop []string
+		for _, id := range ids[max:] {
+			drop = append(drop, strconv.Itoa(id))
+		}
+		if err := s.rdb.HDel(ctx, key, drop...).Err(); err != nil {
+			return 0, false, false, fmt.Errorf("add draft photo: %w", err)
+		}
+		count, overflow = max, true
 	}
-	return nil
+	return count, first != nil && first.Val(), overflow, nil
 }
 
 // DraftPhotos returns the photos of the chat's draft in message order.

@@ -790,3 +790,26 @@ func TestUserDate(t *testing.T) {
 		}
 	}
 }
+
+func TestSendMediaGroupWithTheLibrary(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, testToken)
+	u := s.NewUser(77, "相册", "zh-hans")
+	a := u.Photo([]byte("one"), "")
+	b := u.Photo([]byte("two"), "")
+	api, err := tgbot.New(testToken, tgbot.WithServerURL(s.URL()), tgbot.WithSkipGetMe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := api.SendMediaGroup(context.Background(), &tgbot.SendMediaGroupParams{ChatID: u.ID, Media: []models.InputMedia{
+		&models.InputMediaPhoto{Media: a.Message.Photo[len(a.Message.Photo)-1].FileID, Caption: "问题照片"},
+		&models.InputMediaPhoto{Media: b.Message.Photo[len(b.Message.Photo)-1].FileID},
+	}})
+	if err != nil || len(msgs) != 2 || msgs[0].MediaGroupID == "" || msgs[0].MediaGroupID != msgs[1].MediaGroupID {
+		t.Fatalf("sendMediaGroup: %+v (%v), want two messages of one group", msgs, err)
+	}
+	got := s.Messages(u.ID)
+	if len(got) != 2 || string(got[0].Photo.Bytes) != "one" || string(got[1].Photo.Bytes) != "two" || got[0].Text != "问题照片" {
+		t.Fatalf("messages %+v, want the two photos in order with the caption on the first", got)
+	}
+}

@@ -57,6 +57,8 @@ func (s *Server) handleLocked(c Call) reply {
 		return okReply(true)
 	case "sendPhoto", "sendDocument":
 		return s.sendFileLocked(c)
+	case "sendMediaGroup":
+		return s.sendMediaGroupLocked(c)
 	case "sendLocation":
 		return s.sendLocationLocked(c)
 	case "sendChatAction":

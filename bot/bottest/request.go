@@ -46,6 +46,8 @@ func canonicalMethod(name string) (string, bool) {
 		return "sendPhoto", true
 	case "senddocument":
 		return "sendDocument", true
+	case "sendmediagroup":
+		return "sendMediaGroup", true
 	case "sendlocation":
 		return "sendLocation", true
 	case "sendchataction":
