@@ -10,6 +10,9 @@ import (
 
 func (h *Handlers) start(ctx context.Context, r *Request) error {
 	if token := strings.TrimSpace(r.In.Args); token != "" {
+		if isSurveyPayload(token) {
+			return h.surveyStart(ctx, r, token)
+		}
 		return h.redeem(ctx, r, token)
 	}
 	r.Say("start.welcome", "Name", r.User.FirstName)

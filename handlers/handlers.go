@@ -31,6 +31,9 @@ type Config struct {
 	// Location is the local time of the deployment (ZHUCUN_TIMEZONE); a county may set
 	// its own. Nil means China Standard Time.
 	Location *time.Location
+	// Secret keys the hashes that tell an open survey who has answered (ZHUCUN_SECRET).
+	// Without it open surveys cannot be answered.
+	Secret []byte
 }
 
 // Handlers runs inputs through the commands and flows, writing records and the
@@ -114,6 +117,12 @@ func New(cfg Config, db *store.DB, state *store.State) (*Handlers, error) {
 		stepInviteRole: h.inviteRole, stepInviteNode: h.inviteNode,
 		stepInviteExpiry: h.inviteExpiry, stepInviteUses: h.inviteUses,
 	}
+	h.commands = append(h.commands, h.weeklyCommands()...)
+	h.flows[flowWeekly] = h.weeklySteps()
+	h.flows[flowNote] = h.noteSteps()
+	h.commands = append(h.commands, h.surveyCommands()...)
+	h.flows[flowSurvey] = h.surveySteps()
+	h.flows[flowAnswer] = h.answerSteps()
 	return h, nil
 }
 
@@ -278,6 +287,7 @@ func (h *Handlers) cancel(_ context.Context, r *Request) error {
 // SetAside records an update that failed every attempt, so its chat moves on; the
 // update counts as processed from then on.
 func (h *Handlers) SetAside(ctx context.Context, updateID int64, kind string, attempts int, lastErr string, payload []byte) error {
+	payload = h.redactSurveyUpdate(ctx, payload) // a survey's update may hold an answer: keep none of it
 	return h.db.AddDeadLetter(ctx, store.DeadLetter{
 		UpdateID: updateID, Kind: kind, Attempts: int32(attempts), LastError: lastErr, Payload: payload,
 	})

@@ -78,16 +78,17 @@ func (l *logBuffer) waitFor(t *testing.T, s string) {
 
 // env is a world for the bot: a fake Bot API, a fresh schema and a Redis prefix.
 type env struct {
-	api    *bottest.Server
-	db     *store.DB
-	dbURL  string
-	prefix string
-	logs   *logBuffer
+	dataDir string
+	api     *bottest.Server
+	db      *store.DB
+	dbURL   string
+	prefix  string
+	logs    *logBuffer
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{api: bottest.NewServer(t, testToken), logs: newLogBuffer()}
+	e := &env{dataDir: t.TempDir(), api: bottest.NewServer(t, testToken), logs: newLogBuffer()}
 	e.db, e.dbURL = storetest.DBURL(t)
 	_, e.prefix = storetest.Redis(t)
 	t.Cleanup(func() {
@@ -107,6 +108,7 @@ func (e *env) getenv(extra map[string]string) func(string) string {
 		"ZHUCUN_SECRET":      testSecret,
 		"ZHUCUN_ADMIN_IDS":   strconv.Itoa(adminID),
 		"ZHUCUN_HTTP_ADDR":   "127.0.0.1:0",
+		"ZHUCUN_DATA_DIR":    e.dataDir,
 	}
 	for k, v := range extra {
 		vals[k] = v

@@ -41,7 +41,10 @@ commands:
   migrate                  apply the database migrations
   import regions FILE.csv  load the region tree (columns: see README)
   settings COUNTY [k=v …]  show or change a county's rules: location_required,
-                           required_days, timezone
+                           required_days, timezone, weekly_deadline_weekday,
+                           weekly_deadline_hour
+  export monthly --node CODE --month YYYY-MM [--out FILE]
+                           write a region's monthly report (xlsx) to a file
   webhook set|info|delete  register the webhook with Telegram (ZHUCUN_WEBHOOK_URL and
                            _SECRET), show its state, or remove it (back to polling);
                            pending updates are kept
@@ -136,6 +139,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return countySettings(ctx, db, fs.Arg(0), fs.Args()[1:], stdout)
+	case "export":
+		return exportCommand(ctx, fs, args, getenv, stdout)
 	case "webhook":
 		return webhookCommand(ctx, fs, args, getenv, stdout, stderr)
 	case "healthcheck":

@@ -68,6 +68,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	}
 	a.handlers, err = handlers.New(handlers.Config{
 		AdminIDs: cfg.AdminIDs, DefaultLocale: cfg.DefaultLocale, DeepLinkFunc: b.DeepLink, Location: cfg.Timezone,
+		Secret: cfg.Secret,
 	}, a.db, store.NewState(a.rdb, cfg.RedisPrefix, cfg.ConversationTTL))
 	if err != nil {
 		return nil, err

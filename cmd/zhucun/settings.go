@@ -13,7 +13,7 @@ import (
 
 // countySettings shows a county's rules and changes those given as key=value:
 // location_required=true|false, required_days=0…31, timezone=Area/City (empty: the
-// deployment's).
+// deployment's), weekly_deadline_weekday=1…7, weekly_deadline_hour=0…24.
 func countySettings(ctx context.Context, db *store.DB, code string, changes []string, stdout io.Writer) error {
 	county, err := db.RegionByCode(ctx, code)
 	if err != nil {
@@ -26,6 +26,11 @@ func countySettings(ctx context.Context, db *store.DB, code string, changes []st
 	if err != nil {
 		return err
 	}
+	dl, err := db.WeeklyDeadline(ctx, county.ID)
+	if err != nil {
+		return err
+	}
+	deadlineChanged := false
 	for _, c := range changes {
 		key, value, ok := strings.Cut(c, "=")
 		if !ok {
@@ -51,8 +56,20 @@ func countySettings(ctx context.Context, db *store.DB, code string, changes []st
 				}
 			}
 			s.Timezone = value
+		case "weekly_deadline_weekday":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 1 || n > 7 {
+				return fmt.Errorf("weekly_deadline_weekday: expected 1 (Monday) to 7 (Sunday)")
+			}
+			dl.Weekday, deadlineChanged = int32(n), true
+		case "weekly_deadline_hour":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 0 || n > 24 {
+				return fmt.Errorf("weekly_deadline_hour: expected an hour from 0 to 24")
+			}
+			dl.Hour, deadlineChanged = int32(n), true
 		default:
-			return fmt.Errorf("unknown setting %q (known: location_required, required_days, timezone)", key)
+			return fmt.Errorf("unknown setting %q (known: location_required, required_days, timezone, weekly_deadline_weekday, weekly_deadline_hour)", key)
 		}
 	}
 	if len(changes) > 0 {
@@ -60,10 +77,16 @@ func countySettings(ctx context.Context, db *store.DB, code string, changes []st
 			return err
 		}
 	}
+	if deadlineChanged {
+		if err := db.SetWeeklyDeadline(ctx, county.ID, dl); err != nil {
+			return err
+		}
+	}
 	tz := s.Timezone
 	if tz == "" {
 		tz = "(ZHUCUN_TIMEZONE)"
 	}
-	fmt.Fprintf(stdout, "%s %s\nlocation_required=%t\nrequired_days=%d\ntimezone=%s\n", county.Code, county.Name, s.LocationRequired, s.RequiredDays, tz)
+	fmt.Fprintf(stdout, "%s %s\nlocation_required=%t\nrequired_days=%d\ntimezone=%s\nweekly_deadline_weekday=%d\nweekly_deadline_hour=%d\n",
+		county.Code, county.Name, s.LocationRequired, s.RequiredDays, tz, dl.Weekday, dl.Hour)
 	return nil
 }
