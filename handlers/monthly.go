@@ -163,6 +163,10 @@ type villageMonth struct {
 	weeks    []weekLine
 	// counts of weekly updates by state
 	onTime, late, missing int
+	// satisfaction is the village's latest assessment closed by the month's end whose
+	// overall rate could be shown; nil when there is none.
+	satisfaction *surveyOutcome
+	loc          *time.Location
 }
 
 // weekLine is one week of a village's month.
@@ -201,7 +205,8 @@ func (h *Handlers) monthlyReport(ctx context.Context, r *Request, node store.Reg
 	for _, id := range []string{"monthly.col_village", "monthly.col_township", "monthly.col_members", "monthly.col_on_site",
 		"monthly.col_required", "monthly.col_off_site", "monthly.col_leave", "monthly.col_missing_days",
 		"monthly.col_opened", "monthly.col_resolved", "monthly.col_overdue",
-		"monthly.col_on_time", "monthly.col_late", "monthly.col_not_submitted"} {
+		"monthly.col_on_time", "monthly.col_late", "monthly.col_not_submitted",
+		"monthly.col_satisfaction", "monthly.col_acceptance"} {
 		header = append(header, r.T(id))
 	}
 	if err := set(summary, 1, header...); err != nil {
@@ -217,8 +222,17 @@ func (h *Handlers) monthlyReport(ctx context.Context, r *Request, node store.Reg
 			leave += a.Leave
 			missing += a.Missing
 		}
+		satisfaction, acceptance := r.T("monthly.no_assessment"), ""
+		if o := m.satisfaction; o != nil {
+			satisfaction = surveyPercent(o.overall) + " (" + o.survey.ClosedAt.In(m.loc).Format(time.DateOnly) + ")"
+			acceptance = r.T("monthly.accepted")
+			if o.overall < o.survey.PassRate {
+				acceptance = r.T("monthly.not_accepted")
+			}
+		}
 		if err := set(summary, i+2, m.village.DisplayName(r.Locale()), m.township, len(m.accounts), onSite, required,
-			offSite, leave, missing, m.total.Reported, m.total.Resolved, m.total.Overdue, m.onTime, m.late, m.missing); err != nil {
+			offSite, leave, missing, m.total.Reported, m.total.Resolved, m.total.Overdue, m.onTime, m.late, m.missing,
+			satisfaction, acceptance); err != nil {
 			return "", nil, err
 		}
 		if err := h.villageSheet(r, f, sheetName(m.village.DisplayName(r.Locale()), m.village.Code, used), m, first); err != nil {
@@ -230,6 +244,25 @@ func (h *Handlers) monthlyReport(ctx context.Context, r *Request, node store.Reg
 		return "", nil, fmt.Errorf("write monthly report: %w", err)
 	}
 	return "monthly-" + node.Code + "-" + first.Format("2006-01") + ".xlsx", buf.Bytes(), nil
+}
+
+// latestAssessment is the village's latest assessment closed before end whose overall
+// rate can be shown (enough answers), nil when there is none.
+func (h *Handlers) latestAssessment(ctx context.Context, tx *store.DB, villageID int64, end time.Time) (*surveyOutcome, error) {
+	closed, err := tx.ClosedAssessments(ctx, villageID, end, 10)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range closed {
+		o, err := h.surveyOutcome(ctx, tx, s, false)
+		if err != nil {
+			return nil, err
+		}
+		if o.overallShown {
+			return &o, nil
+		}
+	}
+	return nil, nil
 }
 
 // villageMonths gathers each village's month: attendance against the requirement,
@@ -269,6 +302,7 @@ func (h *Handlers) villageMonths(ctx context.Context, r *Request, villages []sto
 			m.township = name
 		}
 		rule := rules[v.ID]
+		m.loc = rule.loc
 		start := time.Date(first.Year(), first.Month(), 1, 0, 0, 0, 0, rule.loc)
 		if m.problems, m.total, err = problemCounts(ctx, r, v.ID, start, start.AddDate(0, 1, 0), now, rule.loc); err != nil {
 			return nil, err
@@ -295,6 +329,9 @@ func (h *Handlers) villageMonths(ctx context.Context, r *Request, villages []sto
 				w.sections = versions[len(versions)-1].Sections
 			}
 			m.weeks = append(m.weeks, w)
+		}
+		if m.satisfaction, err = h.latestAssessment(ctx, r.tx, v.ID, start.AddDate(0, 1, 0)); err != nil {
+			return nil, err
 		}
 		out = append(out, m)
 	}

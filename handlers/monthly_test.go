@@ -3,11 +3,17 @@ package handlers_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
+
+	"zhucun/store"
+	"zhucun/surveys"
 )
 
 // TestMonthlyReport builds the report of March 2099 for the township T1 and checks it
@@ -43,6 +49,15 @@ func TestMonthlyReport(t *testing.T) {
 	w.send(t, wkSecretary3, weeklyAt(cmd("weekly"), march(25, 9, 0)))
 	w.send(t, wkSecretary3, weeklyAt(press("wk:d:e.0"), march(25, 9, 0)))
 	w.send(t, wkSecretary3, weeklyAt(text("三村的草稿"), march(25, 9, 0)))
+	// Satisfaction: 一村's latest assessment closed in March (25th) has 4 households
+	// satisfied with everything and 1 dissatisfied with everything: 16 of 20 answers,
+	// 80.0 %, under the 90 % threshold. Its February assessment (100 %) is older, and one
+	// closed on 1 April is after the month. 二村's assessment has 4 answers, too few to
+	// show a rate; 三村 has none.
+	seedAssessment(t, w, "V1", march(-15, 9, 0), march(-8, 18, 0), 5, 0)
+	seedAssessment(t, w, "V1", march(20, 9, 0), march(25, 18, 0), 4, 1)
+	seedAssessment(t, w, "V1", march(30, 9, 0), march(32, 10, 0), 5, 0)
+	seedAssessment(t, w, "V2", march(20, 9, 0), march(25, 18, 0), 4, 0)
 	c.set(march(33, 12, 0)) // 2 April
 
 	replies := w.send(t, wkSupervisor, cmd("monthly", "2099-03"))
@@ -74,10 +89,10 @@ func TestMonthlyReport(t *testing.T) {
 		return out
 	}
 	wantSheetRows(t, "汇总", rows("汇总"), [][]string{
-		{"村", "乡镇", "工作队人数", "在村天数", "要求天数", "外出天数", "请假天数", "未打卡天数", "新报问题", "解决问题", "逾期问题", "周报按时", "周报逾期提交", "周报未交"},
-		{"一村", "一镇", "3", "8", "60", "2", "2", "81", "4", "1", "2", "2", "1", "1"},
-		{"三村", "一镇", "1", "0", "20", "0", "0", "31", "0", "0", "0", "0", "0", "4"},
-		{"二村", "一镇", "1", "0", "20", "0", "0", "31", "1", "0", "0", "0", "1", "3"},
+		{"村", "乡镇", "工作队人数", "在村天数", "要求天数", "外出天数", "请假天数", "未打卡天数", "新报问题", "解决问题", "逾期问题", "周报按时", "周报逾期提交", "周报未交", "最近一次满意度测评", "验收"},
+		{"一村", "一镇", "3", "8", "60", "2", "2", "81", "4", "1", "2", "2", "1", "1", "80.0% (2099-03-25)", "未达标"},
+		{"三村", "一镇", "1", "0", "20", "0", "0", "31", "0", "0", "0", "0", "0", "4", "无"},
+		{"二村", "一镇", "1", "0", "20", "0", "0", "31", "1", "0", "0", "0", "1", "3", "无"},
 	})
 	wantSheetRows(t, "一村", rows("一村"), [][]string{
 		{"一村 · 一镇 · 2099-03"},
@@ -158,5 +173,56 @@ func wantSheetRows(t *testing.T, sheet string, got, want [][]string) {
 		if !slices.Equal(g, w) {
 			t.Fatalf("sheet %s row %d: got %q, want %q\nall rows: %q", sheet, i+1, g, w, got)
 		}
+	}
+}
+
+// seedAssessment records a closed assessment of the village with that code: satisfied
+// households answer "satisfied" to every question, dissatisfied ones "dissatisfied",
+// all on paper.
+func seedAssessment(t *testing.T, w *world, code string, opens, closed time.Time, satisfied, dissatisfied int) {
+	t.Helper()
+	ctx := context.Background()
+	all, err := surveys.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(all, func(tpl surveys.Template) bool { return tpl.ID == "assessment" })
+	tpl := all[i]
+	snapshot, err := json.Marshal(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := w.db.CreateSurvey(ctx, store.Survey{
+		RegionID: w.region[code].ID, Kind: store.SurveyAssessment, TemplateID: tpl.ID, Template: snapshot,
+		MinAnswers: 5, PassRate: 0.9, Formula: "share", OpensAt: opens, ClosesAt: closed.Add(time.Hour), CreatedBy: wkSupervisor,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := satisfied + dissatisfied
+	var hashes [][]byte
+	for k := 0; k < n; k++ {
+		hashes = append(hashes, []byte(fmt.Sprintf("slip-%d-%d", s.ID, k)))
+	}
+	first, err := w.db.IssueSlips(ctx, s.ID, hashes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 0; k < n; k++ {
+		option := "satisfied"
+		if k >= satisfied {
+			option = "dissatisfied"
+		}
+		choices := map[string]string{}
+		for _, q := range tpl.Questions {
+			choices[q.ID] = option
+		}
+		proof := store.Proof{SlipNumber: int32(first + k)}
+		if err := w.db.CastBallot(ctx, s.ID, proof, store.Ballot{Choices: choices}, "", opens.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.db.CloseSurvey(ctx, s.ID, closed); err != nil {
+		t.Fatal(err)
 	}
 }
