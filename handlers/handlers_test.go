@@ -25,29 +25,27 @@ type world struct {
 func f64(v float64) *float64 { return &v }
 func i32(v int32) *int32     { return &v }
 
-// setup builds handlers on a fresh schema with a small tree: a county with two
-// townships of one village each.
-func setup(t *testing.T) *world {
+// villageRow is the import row of a village under parent.
+func villageRow(code, parent, name string) store.RegionInput {
+	return store.RegionInput{Code: code, ParentCode: parent, Level: store.LevelVillage, Name: name,
+		Latitude: f64(28.2), Longitude: f64(112.9), RadiusM: i32(1000)}
+}
+
+// newWorld builds handlers with cfg (the admin and a deep-link function filled in) on a
+// fresh schema holding the region tree rows.
+func newWorld(t *testing.T, cfg handlers.Config, rows []store.RegionInput) *world {
 	t.Helper()
 	ctx := context.Background()
 	db := storetest.DB(t)
-	h, err := handlers.New(handlers.Config{
-		AdminIDs:     []int64{adminID},
-		DeepLinkFunc: func(p string) string { return "https://t.me/test_bot?start=" + p },
-	}, db, storetest.State(t, time.Hour))
+	if cfg.AdminIDs == nil {
+		cfg.AdminIDs = []int64{adminID}
+	}
+	if cfg.DeepLinkFunc == nil {
+		cfg.DeepLinkFunc = func(p string) string { return "https://t.me/test_bot?start=" + p }
+	}
+	h, err := handlers.New(cfg, db, storetest.State(t, time.Hour))
 	if err != nil {
 		t.Fatal(err)
-	}
-	village := func(code, parent, name string) store.RegionInput {
-		return store.RegionInput{Code: code, ParentCode: parent, Level: store.LevelVillage, Name: name,
-			Latitude: f64(28.2), Longitude: f64(112.9), RadiusM: i32(1000)}
-	}
-	rows := []store.RegionInput{
-		{Code: "C", Level: store.LevelCounty, Name: "县"},
-		{Code: "T1", ParentCode: "C", Level: store.LevelTownship, Name: "一镇"},
-		{Code: "T2", ParentCode: "C", Level: store.LevelTownship, Name: "二镇"},
-		village("V1", "T1", "一村"),
-		village("V2", "T2", "二村"),
 	}
 	if _, _, err := db.UpsertRegions(ctx, rows); err != nil {
 		t.Fatal(err)
@@ -61,6 +59,23 @@ func setup(t *testing.T) *world {
 		w.region[r.Code] = reg
 	}
 	return w
+}
+
+// smallTree is a county with two townships of one village each.
+func smallTree() []store.RegionInput {
+	return []store.RegionInput{
+		{Code: "C", Level: store.LevelCounty, Name: "县"},
+		{Code: "T1", ParentCode: "C", Level: store.LevelTownship, Name: "一镇"},
+		{Code: "T2", ParentCode: "C", Level: store.LevelTownship, Name: "二镇"},
+		villageRow("V1", "T1", "一村"),
+		villageRow("V2", "T2", "二村"),
+	}
+}
+
+// setup builds handlers on a fresh schema with the small tree.
+func setup(t *testing.T) *world {
+	t.Helper()
+	return newWorld(t, handlers.Config{}, smallTree())
 }
 
 // grant makes user hold role at the region with that code.

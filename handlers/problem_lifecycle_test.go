@@ -17,7 +17,6 @@ import (
 
 	"zhucun/handlers"
 	"zhucun/store"
-	"zhucun/store/storetest"
 )
 
 // ledgerNow is 2026-11-10 17:30 UTC: already 11 November, 01:30, in the county (China
@@ -38,38 +37,7 @@ const (
 // ledgerSetup is setup with a fixed clock and the cast granted their roles.
 func ledgerSetup(t *testing.T) *world {
 	t.Helper()
-	ctx := context.Background()
-	db := storetest.DB(t)
-	h, err := handlers.New(handlers.Config{
-		AdminIDs:     []int64{adminID},
-		DeepLinkFunc: func(p string) string { return "https://t.me/test_bot?start=" + p },
-		NowFunc:      func() time.Time { return ledgerNow },
-	}, db, storetest.State(t, time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	village := func(code, parent, name string) store.RegionInput {
-		return store.RegionInput{Code: code, ParentCode: parent, Level: store.LevelVillage, Name: name,
-			Latitude: f64(28.2), Longitude: f64(112.9), RadiusM: i32(1000)}
-	}
-	rows := []store.RegionInput{
-		{Code: "C", Level: store.LevelCounty, Name: "县"},
-		{Code: "T1", ParentCode: "C", Level: store.LevelTownship, Name: "一镇"},
-		{Code: "T2", ParentCode: "C", Level: store.LevelTownship, Name: "二镇"},
-		village("V1", "T1", "一村"),
-		village("V2", "T2", "二村"),
-	}
-	if _, _, err := db.UpsertRegions(ctx, rows); err != nil {
-		t.Fatal(err)
-	}
-	w := &world{h: h, db: db, region: map[string]store.Region{}}
-	for _, r := range rows {
-		reg, err := db.RegionByCode(ctx, r.Code)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.region[r.Code] = reg
-	}
+	w := newWorld(t, handlers.Config{NowFunc: func() time.Time { return ledgerNow }}, smallTree())
 	w.grant(t, lwSecretary, store.RoleFirstSecretary, "V1")
 	w.grant(t, lwFixer, store.RoleMember, "V1")
 	w.grant(t, lwMember, store.RoleMember, "V1")

@@ -14,7 +14,6 @@ import (
 
 	"zhucun/handlers"
 	"zhucun/store"
-	"zhucun/store/storetest"
 	"zhucun/surveys"
 )
 
@@ -57,18 +56,8 @@ type surveyWorld struct {
 // survey tests' users.
 func setupSurveys(t *testing.T) *surveyWorld {
 	t.Helper()
-	w := setup(t)
 	c := &surveyClock{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))}
-	h, err := handlers.New(handlers.Config{
-		AdminIDs:     []int64{adminID},
-		DeepLinkFunc: func(p string) string { return "https://t.me/test_bot?start=" + p },
-		NowFunc:      c.Now,
-		Secret:       []byte("0123456789abcdef0123456789abcdef"),
-	}, w.db, storetest.State(t, time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.h = h
+	w := newWorld(t, handlers.Config{NowFunc: c.Now, Secret: []byte("0123456789abcdef0123456789abcdef")}, smallTree())
 	w.grant(t, countySupervisor, store.RoleSupervisor, "C")
 	w.grant(t, secretaryV1, store.RoleFirstSecretary, "V1")
 	w.grant(t, memberV1, store.RoleMember, "V1")

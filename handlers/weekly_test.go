@@ -13,7 +13,6 @@ import (
 
 	"zhucun/handlers"
 	"zhucun/store"
-	"zhucun/store/storetest"
 )
 
 // The weekly tests live in March 2099: members count from the day they were granted
@@ -62,40 +61,17 @@ func (c *weeklyClock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t =
 func weeklySetup(t *testing.T) (*world, *weeklyClock) {
 	t.Helper()
 	ctx := context.Background()
-	db := storetest.DB(t)
 	c := &weeklyClock{t: march(9, 12, 0)}
-	h, err := handlers.New(handlers.Config{
-		AdminIDs:     []int64{adminID},
-		DeepLinkFunc: func(p string) string { return "https://t.me/test_bot?start=" + p },
-		NowFunc:      c.now,
-	}, db, storetest.State(t, time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	village := func(code, parent, name string) store.RegionInput {
-		return store.RegionInput{Code: code, ParentCode: parent, Level: store.LevelVillage, Name: name,
-			Latitude: f64(28.2), Longitude: f64(112.9), RadiusM: i32(1000)}
-	}
-	rows := []store.RegionInput{
+	w := newWorld(t, handlers.Config{NowFunc: c.now}, []store.RegionInput{
 		{Code: "C", Level: store.LevelCounty, Name: "县"},
 		{Code: "T1", ParentCode: "C", Level: store.LevelTownship, Name: "一镇"},
 		{Code: "T2", ParentCode: "C", Level: store.LevelTownship, Name: "二镇"},
-		village("V1", "T1", "一村"),
-		village("V2", "T1", "二村"),
-		village("V3", "T1", "三村"),
-		village("V4", "T2", "四村"),
-	}
-	if _, _, err := db.UpsertRegions(ctx, rows); err != nil {
-		t.Fatal(err)
-	}
-	w := &world{h: h, db: db, region: map[string]store.Region{}}
-	for _, r := range rows {
-		reg, err := db.RegionByCode(ctx, r.Code)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.region[r.Code] = reg
-	}
+		villageRow("V1", "T1", "一村"),
+		villageRow("V2", "T1", "二村"),
+		villageRow("V3", "T1", "三村"),
+		villageRow("V4", "T2", "四村"),
+	})
+	db := w.db
 	if err := db.SetCountySettings(ctx, store.CountySettings{RegionID: w.region["C"].ID, RequiredDays: 20, Timezone: "Asia/Shanghai"}); err != nil {
 		t.Fatal(err)
 	}
