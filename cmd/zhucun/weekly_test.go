@@ -329,7 +329,7 @@ func TestMonthlyReportEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	header := []string{"村", "乡镇", "工作队人数", "在村天数", "要求天数", "外出天数", "请假天数", "未打卡天数", "新报问题", "解决问题", "逾期问题", "周报按时", "周报逾期提交", "周报未交"}
+	header := []string{"村", "乡镇", "工作队人数", "在村天数", "要求天数", "外出天数", "请假天数", "未打卡天数", "新报问题", "解决问题", "逾期问题", "周报按时", "周报逾期提交", "周报未交", "最近一次满意度测评", "验收"}
 	if len(rows) != 4 || !slices.Equal(rows[0], header) {
 		t.Fatalf("summary: got %q, want the header %q and three villages", rows, header)
 	}
