@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
@@ -34,6 +35,8 @@ type Config struct {
 	MaxSendAttempts int
 	Logger          *slog.Logger
 	Metrics         *Metrics
+	// Pacer keeps every send within Telegram's limits, across replicas; nil sends unpaced.
+	Pacer *Pacer
 }
 
 // Bot is the Bot API client: it knows the bot's name and sends replies.
@@ -42,6 +45,9 @@ type Bot struct {
 	api      *tgbot.Bot
 	http     *http.Client
 	username string
+
+	movedMu sync.Mutex
+	moved   map[int64]int64 // groups upgraded to supergroups: old chat id → new
 }
 
 // New connects to the Bot API and learns the bot's username.
@@ -176,23 +182,45 @@ func (b *Bot) answerCallback(ctx context.Context, id string) {
 	}
 }
 
-// Send delivers one reply, waiting out 429 retry_after and retrying server errors a few
-// times. A user who blocked the bot gives ErrBlocked.
+// Send delivers one reply to what a user did, ahead of the bulk sends (see SendBulk):
+// paced to Telegram's limits, waiting out 429 retry_after, following a group upgraded
+// to a supergroup, retrying server errors a few times. A user who blocked the bot gives
+// ErrBlocked.
 func (b *Bot) Send(ctx context.Context, rep handlers.Reply) error {
+	return b.send(ctx, rep, Interactive)
+}
+
+// send delivers one reply through the pacer with priority prio: it waits out 429
+// retry_after (holding back the sends that would hit the same limit), follows a group
+// upgraded to a supergroup to its new chat id, and retries server errors a few times.
+// A message is sent again only after an answer that says it was not delivered.
+func (b *Bot) send(ctx context.Context, rep handlers.Reply, prio Priority) error {
 	method := methodOf(rep)
+	rep.ChatID = b.chatRoute(rep.ChatID)
 	var err error
 	for attempt := 1; attempt <= b.cfg.MaxSendAttempts; attempt++ {
+		if perr := b.cfg.Pacer.Wait(ctx, rep.ChatID, prio); perr != nil {
+			return perr
+		}
 		err = b.sendOnce(ctx, rep)
 		var tooMany *tgbot.TooManyRequestsError
+		var moved *tgbot.MigrateError
 		switch {
 		case err == nil:
 			b.cfg.Metrics.sends.WithLabelValues(method, "ok").Inc()
 			return nil
 		case errors.As(err, &tooMany):
 			b.cfg.Metrics.sends.WithLabelValues(method, "retry_after").Inc()
-			if werr := wait(ctx, time.Duration(tooMany.RetryAfter)*time.Second); werr != nil {
+			d := time.Duration(tooMany.RetryAfter) * time.Second
+			b.cfg.Pacer.Hold(ctx, rep.ChatID, d)
+			if werr := wait(ctx, d); werr != nil {
 				return werr
 			}
+		case errors.As(err, &moved) && moved.MigrateToChatID != 0:
+			b.cfg.Metrics.sends.WithLabelValues(method, "migrated").Inc()
+			to := int64(moved.MigrateToChatID)
+			b.chatMoved(rep.ChatID, to)
+			rep.ChatID = to
 		case errors.Is(err, tgbot.ErrorForbidden):
 			b.cfg.Metrics.sends.WithLabelValues(method, "blocked").Inc()
 			return ErrBlocked

@@ -94,6 +94,7 @@ func New(cfg Config, db *store.DB, state *store.State) (*Handlers, error) {
 		{name: "leave", help: "help.cmd_leave", allowed: leadsATeam, run: h.leaveStart},
 		{name: "export", help: "help.cmd_export", allowed: canSeeAttendance, run: h.export},
 		{name: "invite", help: "help.cmd_invite", allowed: canInvite, run: h.inviteStart},
+		{name: "settings", help: "help.cmd_settings", allowed: anyone, run: h.settingsStart},
 		{name: "lang", help: "help.cmd_lang", allowed: anyone, run: h.langStart},
 		{name: "feedback", help: "help.cmd_feedback", allowed: anyone, run: h.feedbackStart},
 		{name: "cancel", help: "help.cmd_cancel", allowed: anyone, run: h.cancel},
@@ -112,6 +113,7 @@ func New(cfg Config, db *store.DB, state *store.State) (*Handlers, error) {
 	}
 	h.flows[flowLedger] = h.ledgerSteps()
 	h.flows[flowPresent] = map[string]stepFunc{stepPresentWho: h.presentWho}
+	h.flows[flowSettings] = map[string]stepFunc{stepSettingsMenu: h.settingsMenu, stepSettingsKind: h.settingsKind}
 	h.flows[flowLeave] = map[string]stepFunc{stepLeaveWho: h.leaveWho, stepLeaveDays: h.leaveDays}
 	h.flows[flowInvite] = map[string]stepFunc{
 		stepInviteRole: h.inviteRole, stepInviteNode: h.inviteNode,

@@ -29,6 +29,9 @@ func (s *Server) handleLocked(c Call) reply {
 	if f, failing := s.takeFaultLocked(c.Method); failing {
 		return faultReply(f)
 	}
+	if rep, limited := s.limitLocked(c); limited {
+		return rep
+	}
 	switch c.Method {
 	case "getMe":
 		return okJSON(botUser())

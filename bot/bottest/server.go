@@ -61,6 +61,7 @@ type Server struct {
 	webhook      webhook
 	faults       map[string][]fault // by lower-case method name
 	polling      int                // getUpdates requests being held
+	limits       *limiter           // flood limits and migrated chats (limits.go); nil: none
 }
 
 // queued is an update waiting for getUpdates.
@@ -259,6 +260,7 @@ type reply struct {
 	result      any
 	description string
 	retryAfter  int
+	migrateTo   int64 // parameters.migrate_to_chat_id of a 400
 }
 
 // okReply is a successful reply with result.
@@ -297,9 +299,11 @@ type envelope struct {
 	Parameters  *retryParameter `json:"parameters,omitempty"`
 }
 
-// retryParameter is the parameters object of a 429 answer.
+// retryParameter is the parameters object of a 429 answer (or of a 400 about a group
+// upgraded to a supergroup).
 type retryParameter struct {
-	RetryAfter int `json:"retry_after"`
+	RetryAfter      int   `json:"retry_after,omitempty"`
+	MigrateToChatID int64 `json:"migrate_to_chat_id,omitempty"`
 }
 
 // write sends r as a Bot API JSON response.
@@ -308,8 +312,8 @@ func (r reply) write(w http.ResponseWriter) {
 	if !body.OK {
 		body.ErrorCode = r.status
 		body.Description = r.description
-		if r.retryAfter > 0 {
-			body.Parameters = &retryParameter{RetryAfter: r.retryAfter}
+		if r.retryAfter > 0 || r.migrateTo != 0 {
+			body.Parameters = &retryParameter{RetryAfter: r.retryAfter, MigrateToChatID: r.migrateTo}
 		}
 	}
 	data, err := json.Marshal(body)

@@ -39,6 +39,13 @@ type config struct {
 	// RedisPrefix starts every Redis key (ZHUCUN_REDIS_PREFIX): deployments sharing one
 	// Redis, and tests running side by side, each use their own.
 	RedisPrefix string
+
+	// Reminders says whether this process runs the scheduled reminders and digests
+	// (ZHUCUN_REMINDERS), with the other replicas that do.
+	Reminders bool
+
+	// now is the clock of the handlers and the jobs; nil is time.Now. Only tests set it.
+	now func() time.Time
 }
 
 // configError is a bad configuration: main exits with code 2.
@@ -68,6 +75,7 @@ var settings = []setting{
 	{env: "ZHUCUN_DEFAULT_LOCALE", def: "zh-Hans", usage: "language when a user's is unknown (zh-Hans or en)"},
 	{env: "ZHUCUN_CONVERSATION_TTL", def: "24h", usage: "how long an untouched conversation is kept"},
 	{env: "ZHUCUN_REDIS_PREFIX", def: "zhucun:", usage: "start of every Redis key, for several deployments on one Redis"},
+	{env: "ZHUCUN_REMINDERS", def: "on", usage: "on: this process runs the reminders and digests (shared with other replicas); off: it does not"},
 }
 
 // flagName turns TELEGRAM_BOT_TOKEN into telegram-bot-token.
@@ -221,6 +229,14 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	c.RedisPrefix = v["ZHUCUN_REDIS_PREFIX"]
 	if !redisPrefixShape.MatchString(c.RedisPrefix) {
 		bad("ZHUCUN_REDIS_PREFIX", "malformed %q (1–64 characters of A–Z, a–z, 0–9, _ . : and -, e.g. zhucun:)", c.RedisPrefix)
+	}
+
+	switch v["ZHUCUN_REMINDERS"] {
+	case "on":
+		c.Reminders = true
+	case "off":
+	default:
+		bad("ZHUCUN_REMINDERS", "malformed %q (on or off)", v["ZHUCUN_REMINDERS"])
 	}
 
 	if len(errs) > 0 {

@@ -109,6 +109,9 @@ func (e *env) getenv(extra map[string]string) func(string) string {
 		"ZHUCUN_ADMIN_IDS":   strconv.Itoa(adminID),
 		"ZHUCUN_HTTP_ADDR":   "127.0.0.1:0",
 		"ZHUCUN_DATA_DIR":    e.dataDir,
+		// Reminders run on the wall clock and would reach these tests' people at some
+		// hours; reminders_test.go turns them on with a clock of its own.
+		"ZHUCUN_REMINDERS": "off",
 	}
 	for k, v := range extra {
 		vals[k] = v

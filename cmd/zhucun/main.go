@@ -42,7 +42,9 @@ commands:
   import regions FILE.csv  load the region tree (columns: see README)
   settings COUNTY [k=v …]  show or change a county's rules: location_required,
                            required_days, timezone, weekly_deadline_weekday,
-                           weekly_deadline_hour
+                           weekly_deadline_hour, checkin_reminder,
+                           checkin_reminder_at, digest_at, escalate_after_days,
+                           quiet_hours
   export monthly --node CODE --month YYYY-MM [--out FILE]
                            write a region's monthly report (xlsx) to a file
   webhook set|info|delete  register the webhook with Telegram (ZHUCUN_WEBHOOK_URL and
@@ -87,6 +89,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
+		riverApplied, err := migrateRiver(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		applied = append(applied, riverApplied...)
 		fmt.Fprintf(stdout, "applied %d migration(s)\n", len(applied))
 		for _, name := range applied {
 			fmt.Fprintln(stdout, "  "+name)

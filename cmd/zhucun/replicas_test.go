@@ -141,6 +141,7 @@ func (w *world) env(t *testing.T, webhook bool) []string {
 		"ZHUCUN_ADMIN_IDS=" + strconv.Itoa(adminID),
 		"ZHUCUN_HTTP_ADDR=127.0.0.1:0", // the child logs the port it got
 		"ZHUCUN_DATA_DIR=" + filepath.Join(home, "data"),
+		"ZHUCUN_REMINDERS=off", // they run on the wall clock; reminders_test.go tests them
 	}
 	if webhook {
 		env = append(env, "ZHUCUN_WEBHOOK_URL=https://bot.example.org"+replicaHookPath, "ZHUCUN_WEBHOOK_SECRET="+hookSecret)

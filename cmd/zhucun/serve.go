@@ -11,13 +11,16 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"zhucun/bot"
+	"zhucun/calendar"
 	"zhucun/handlers"
+	"zhucun/jobs"
 	"zhucun/store"
 )
 
@@ -34,6 +37,10 @@ type app struct {
 	// archive keeps photo bytes; fetch downloads them from Telegram.
 	archive *store.Archive
 	fetch   store.FetchFunc
+	// riverPool is River's connection pool; jobs (nil with ZHUCUN_REMINDERS=off) runs
+	// the reminders and digests on it.
+	riverPool *pgxpool.Pool
+	jobs      *jobs.Scheduler
 }
 
 // newApp wires the bot exactly as serve runs it; tests build it the same way.
@@ -54,7 +61,14 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	if err != nil {
 		return nil, err
 	}
-	if len(applied) > 0 {
+	if a.riverPool, err = openRiverPool(ctx, cfg); err != nil {
+		return nil, err
+	}
+	riverApplied, err := jobs.Migrate(ctx, a.riverPool)
+	if err != nil {
+		return nil, err
+	}
+	if applied = append(applied, riverApplied...); len(applied) > 0 {
 		logger.Info("migrations applied", slog.Any("migrations", applied))
 	}
 	if a.rdb, err = store.OpenRedis(ctx, cfg.RedisURL); err != nil {
@@ -62,16 +76,28 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	b, err := bot.New(ctx, bot.Config{Token: cfg.Token, APIURL: cfg.APIURL, Logger: logger, Metrics: bot.NewMetrics(reg)})
+	b, err := bot.New(ctx, bot.Config{Token: cfg.Token, APIURL: cfg.APIURL, Logger: logger, Metrics: bot.NewMetrics(reg),
+		Pacer: bot.NewPacer(a.rdb, cfg.RedisPrefix, bot.DefaultLimits())})
 	if err != nil {
 		return nil, err
 	}
 	a.handlers, err = handlers.New(handlers.Config{
 		AdminIDs: cfg.AdminIDs, DefaultLocale: cfg.DefaultLocale, DeepLinkFunc: b.DeepLink, Location: cfg.Timezone,
-		Secret: cfg.Secret,
+		Secret: cfg.Secret, NowFunc: cfg.now,
 	}, a.db, store.NewState(a.rdb, cfg.RedisPrefix, cfg.ConversationTTL))
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Reminders {
+		cal, err := calendar.New()
+		if err != nil {
+			return nil, err
+		}
+		a.jobs, err = jobs.New(jobs.Config{Location: cfg.Timezone, AdminIDs: cfg.AdminIDs, Calendar: cal, NowFunc: cfg.now,
+			Logger: logger}, a.db, a.riverPool, a.handlers, bulkSender{b})
+		if err != nil {
+			return nil, err
+		}
 	}
 	a.pipeline = bot.NewPipeline(b, a.handlers, bot.PipelineConfig{WebhookSecret: cfg.WebhookSecret})
 	a.archive, a.fetch = store.NewArchive(filepath.Join(cfg.DataDir, "photos")), b.Fetch
@@ -111,7 +137,7 @@ func (a *app) run(ctx context.Context) error {
 	defer a.close()
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() {
 		if err := a.http.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
@@ -131,6 +157,18 @@ func (a *app) run(ctx context.Context) error {
 	go func() {
 		defer close(archiveDone)
 		a.archivePhotos(ctx)
+	}()
+	// The reminders: River's jobs, and the senders of their messages. Stopping finishes
+	// the messages in flight and waits for River's running jobs.
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		if a.jobs == nil {
+			return
+		}
+		if err := a.jobs.Run(ctx); err != nil {
+			errc <- err
+		}
 	}()
 	var err error
 	select {
@@ -152,6 +190,13 @@ func (a *app) run(ctx context.Context) error {
 	case <-shutdownCtx.Done():
 		// The polling offset never moved past the batch in hand: it is fetched again.
 		a.log.Warn("shutdown deadline passed: polled updates in flight left unacknowledged")
+	}
+	select {
+	case <-jobsDone:
+	case <-shutdownCtx.Done():
+		// A reminder in flight is claimed still: another replica (or this one, restarted)
+		// sends it once the claim runs out. A River job still running is rescued by River.
+		a.log.Warn("shutdown deadline passed: reminders in flight left to their claims")
 	}
 	a.log.Info("stopped")
 	return err
@@ -193,12 +238,50 @@ func (a *app) close() {
 	if a.listener != nil {
 		a.listener.Close()
 	}
+	if a.riverPool != nil {
+		a.riverPool.Close()
+	}
 	if a.rdb != nil {
 		a.rdb.Close()
 	}
 	if a.db != nil {
 		a.db.Close()
 	}
+}
+
+// openRiverPool opens River's connection pool on the records' database. River keeps
+// its own (it holds one connection to listen for notifications).
+func openRiverPool(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open database for jobs: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database for jobs: %w", err)
+	}
+	return pool, nil
+}
+
+// migrateRiver applies River's migrations, as serve does at start (zhucun migrate).
+func migrateRiver(ctx context.Context, cfg config) ([]string, error) {
+	pool, err := openRiverPool(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	return jobs.Migrate(ctx, pool)
+}
+
+// bulkSender sends the reminders at bulk priority, and tells the jobs who blocked the bot.
+type bulkSender struct{ b *bot.Bot }
+
+func (s bulkSender) Send(ctx context.Context, rep handlers.Reply) error {
+	err := s.b.SendBulk(ctx, rep)
+	if errors.Is(err, bot.ErrBlocked) {
+		return fmt.Errorf("%w: %w", jobs.ErrUnreachable, err)
+	}
+	return err
 }
 
 func serve(ctx context.Context, cfg config, logger *slog.Logger) error {

@@ -13,7 +13,8 @@ import (
 
 // countySettings shows a county's rules and changes those given as key=value:
 // location_required=true|false, required_days=0…31, timezone=Area/City (empty: the
-// deployment's), weekly_deadline_weekday=1…7, weekly_deadline_hour=0…24.
+// deployment's), weekly_deadline_weekday=1…7, weekly_deadline_hour=0…24, and the
+// reminder rules (setReminderRule).
 func countySettings(ctx context.Context, db *store.DB, code string, changes []string, stdout io.Writer) error {
 	county, err := db.RegionByCode(ctx, code)
 	if err != nil {
@@ -31,6 +32,10 @@ func countySettings(ctx context.Context, db *store.DB, code string, changes []st
 		return err
 	}
 	deadlineChanged := false
+	rs, err := db.ReminderSettings(ctx, county.ID)
+	if err != nil {
+		return err
+	}
 	for _, c := range changes {
 		key, value, ok := strings.Cut(c, "=")
 		if !ok {
@@ -69,11 +74,20 @@ func countySettings(ctx context.Context, db *store.DB, code string, changes []st
 			}
 			dl.Hour, deadlineChanged = int32(n), true
 		default:
-			return fmt.Errorf("unknown setting %q (known: location_required, required_days, timezone, weekly_deadline_weekday, weekly_deadline_hour)", key)
+			known, err := setReminderRule(&rs, key, value)
+			if err != nil {
+				return err
+			}
+			if !known {
+				return fmt.Errorf("unknown setting %q (known: location_required, required_days, timezone, weekly_deadline_weekday, weekly_deadline_hour, %s)", key, reminderRuleKeys)
+			}
 		}
 	}
 	if len(changes) > 0 {
 		if err := db.SetCountySettings(ctx, s); err != nil {
+			return err
+		}
+		if err := db.SetReminderSettings(ctx, rs); err != nil {
 			return err
 		}
 	}
@@ -88,5 +102,6 @@ func countySettings(ctx context.Context, db *store.DB, code string, changes []st
 	}
 	fmt.Fprintf(stdout, "%s %s\nlocation_required=%t\nrequired_days=%d\ntimezone=%s\nweekly_deadline_weekday=%d\nweekly_deadline_hour=%d\n",
 		county.Code, county.Name, s.LocationRequired, s.RequiredDays, tz, dl.Weekday, dl.Hour)
+	fmt.Fprint(stdout, reminderRules(rs))
 	return nil
 }
