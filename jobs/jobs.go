@@ -217,6 +217,9 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 	if err := s.PlanNotices(ctx, now); err != nil {
 		return 0, err
 	}
+	if err := s.closeSurveys(ctx, now); err != nil {
+		return 0, err
+	}
 	occs, err := s.Due(ctx, now)
 	if err != nil || len(occs) == 0 {
 		return 0, err
@@ -240,6 +243,25 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 		}
 	}
 	return fresh, nil
+}
+
+// closeSurveys closes the surveys past their closing time and sends their results to
+// the first secretaries and supervisors (and the headline to residents who asked). A
+// notice is handed out once: one that cannot be sent is logged, not retried.
+func (s *Scheduler) closeSurveys(ctx context.Context, now time.Time) error {
+	if _, err := s.h.CloseDueSurveys(ctx, now); err != nil {
+		return fmt.Errorf("close due surveys: %w", err)
+	}
+	notices, err := s.h.SurveyNotices(ctx, 500)
+	if err != nil {
+		return fmt.Errorf("survey notices: %w", err)
+	}
+	for _, rep := range notices {
+		if err := s.out.Send(ctx, rep); err != nil {
+			s.cfg.Logger.Warn("survey notice not sent", slog.Int64("chat_id", rep.ChatID), slog.String("error", err.Error()))
+		}
+	}
+	return nil
 }
 
 type occurrenceWorker struct {
