@@ -58,7 +58,7 @@ func (h *Handlers) feedbackAnon(ctx context.Context, r *Request) error {
 	for _, admin := range h.cfg.AdminIDs {
 		tr := newTranslator(h.bundle, h.cfg.DefaultLocale)
 		if u, err := r.tx.UserByID(ctx, admin); err == nil {
-			tr = newTranslator(h.bundle, localeFor(u.Locale, u.LanguageCode, h.cfg.DefaultLocale))
+			tr = h.translatorFor(u)
 		}
 		text := tr.T("feedback.to_admin_anonymous", "Body", body)
 		if sender != nil {

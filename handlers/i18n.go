@@ -10,6 +10,7 @@ import (
 	"golang.org/x/text/language"
 
 	"zhucun/locales"
+	"zhucun/store"
 )
 
 // Locales the bot speaks, the default first.
@@ -49,6 +50,12 @@ func localeFor(chosen, languageCode, def string) string {
 		return "en"
 	}
 	return def
+}
+
+// translatorFor is the translator of a person's language (the default for a person the
+// bot has not met, such as an admin who never wrote to it).
+func (h *Handlers) translatorFor(u store.User) translator {
+	return newTranslator(h.bundle, localeFor(u.Locale, u.LanguageCode, h.cfg.DefaultLocale))
 }
 
 // translator renders message IDs in one locale.

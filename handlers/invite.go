@@ -357,7 +357,7 @@ func (h *Handlers) redeem(ctx context.Context, r *Request, token string) error {
 		if err != nil {
 			return err
 		}
-		tr := newTranslator(h.bundle, localeFor(inviter.Locale, inviter.LanguageCode, h.cfg.DefaultLocale))
+		tr := h.translatorFor(inviter)
 		r.Reply(Reply{ChatID: inviter.ID, Text: tr.T("invite.redeemed_notice", "Name", r.User.FirstName,
 			"Role", tr.T(roleMessageID(inv.Role)), "Region", region.DisplayName(tr.locale))})
 	}

@@ -682,7 +682,7 @@ func (h *Handlers) notifyTransition(ctx context.Context, r *Request, p store.Pro
 		if u.BlockedAt != nil {
 			return nil
 		}
-		tr := newTranslator(h.bundle, localeFor(u.Locale, u.LanguageCode, h.cfg.DefaultLocale))
+		tr := h.translatorFor(u)
 		r.Reply(Reply{ChatID: userID, Text: compose(tr)})
 		return nil
 	}

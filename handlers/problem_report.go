@@ -555,7 +555,7 @@ func (h *Handlers) notifyLeaders(ctx context.Context, r *Request, village store.
 		if err != nil {
 			return err
 		}
-		tr := newTranslator(h.bundle, localeFor(u.Locale, u.LanguageCode, h.cfg.DefaultLocale))
+		tr := h.translatorFor(u)
 		r.Reply(Reply{ChatID: m.UserID, Text: tr.T(msg, "Number", p.Number(), "Village", village.DisplayName(tr.locale),
 			"Category", tr.T(categoryMessageID(p.Category)), "Text", truncate(p.Description, 80))})
 	}

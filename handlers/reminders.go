@@ -23,12 +23,6 @@ const maxDigestLines = 10
 // problemTextRunes is how much of a problem's description a reminder quotes.
 const problemTextRunes = 30
 
-// translatorFor is the translator of a person's language (the default for a person the
-// bot has not met, such as an admin who never wrote to it).
-func (h *Handlers) translatorFor(u store.User) translator {
-	return newTranslator(h.bundle, localeFor(u.Locale, u.LanguageCode, h.cfg.DefaultLocale))
-}
-
 // CheckInReminder is the reminder to a member who has not checked in on day at any of
 // villages (names only, for the text).
 func (h *Handlers) CheckInReminder(u store.User, day time.Time, villages []store.Region) string {

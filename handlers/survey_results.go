@@ -315,7 +315,7 @@ func (h *Handlers) surveyTranslator(ctx context.Context, tx *store.DB, userID in
 	if err != nil {
 		return translator{}, false, err
 	}
-	return newTranslator(h.bundle, localeFor(u.Locale, u.LanguageCode, h.cfg.DefaultLocale)), u.BlockedAt == nil, nil
+	return h.translatorFor(u), u.BlockedAt == nil, nil
 }
 
 const auditSurveyClose = "survey:close"
@@ -365,7 +365,7 @@ func (h *Handlers) closeSurvey(ctx context.Context, tx *store.DB, s store.Survey
 		if u.BlockedAt != nil {
 			continue
 		}
-		tr := newTranslator(h.bundle, localeFor(u.Locale, u.LanguageCode, h.cfg.DefaultLocale))
+		tr := h.translatorFor(u)
 		out = append(out, Reply{ChatID: u.ID, Text: tr.T("survey.closed_notice", "Village", village.DisplayName(tr.locale))})
 		out = append(out, resultReplies(tr, u.ID, village, o, chart, comments, true, loc)...)
 	}

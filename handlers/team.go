@@ -402,7 +402,7 @@ func (h *Handlers) presentWho(ctx context.Context, r *Request) error {
 		if err != nil {
 			return err
 		}
-		tr := newTranslator(h.bundle, localeFor(member.Locale, member.LanguageCode, h.cfg.DefaultLocale))
+		tr := h.translatorFor(member)
 		r.Reply(Reply{ChatID: m.UserID, Text: tr.T("present.notice", "Name", r.User.FirstName, "Day", day.Format(time.DateOnly))})
 	}
 	return nil

@@ -1216,7 +1216,7 @@ func (h *Handlers) weeklyComment(ctx context.Context, r *Request) error {
 		if fs.BlockedAt != nil {
 			continue
 		}
-		tr := newTranslator(h.bundle, localeFor(fs.Locale, fs.LanguageCode, h.cfg.DefaultLocale))
+		tr := h.translatorFor(fs)
 		y, w := u.Week.ISOWeek()
 		r.Reply(Reply{ChatID: fs.ID, Text: tr.T("weekly.notice_returned", "Village", village.DisplayName(tr.locale),
 			"Year", y, "Number", w, "Version", u.Version, "Name", r.User.FirstName, "Comment", text, "Label", weekLabel(u.Week))})
