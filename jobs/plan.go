@@ -349,18 +349,7 @@ func (p *planning) digests(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	led := map[int64][]store.Region{}
-	var leaders []int64
-	for _, m := range team {
-		if m.Role != store.RoleFirstSecretary {
-			continue
-		}
-		if led[m.UserID] == nil {
-			leaders = append(leaders, m.UserID)
-		}
-		i := slices.IndexFunc(villages, func(v store.Region) bool { return v.ID == m.RegionID })
-		led[m.UserID] = append(led[m.UserID], villages[i])
-	}
+	leaders, led := firstSecretaries(team, villages, func(store.TeamMember) bool { return true })
 	to, err := p.recipients(ctx, leaders)
 	if err != nil {
 		return err
@@ -402,20 +391,9 @@ func (p *planning) updates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pending := map[int64][]store.Region{}
-	var leaders []int64
-	for _, m := range team {
-		if m.Role != store.RoleFirstSecretary || slices.ContainsFunc(updates, func(u store.WeeklyUpdate) bool {
-			return u.RegionID == m.RegionID && u.Submitted()
-		}) {
-			continue
-		}
-		if pending[m.UserID] == nil {
-			leaders = append(leaders, m.UserID)
-		}
-		i := slices.IndexFunc(villages, func(v store.Region) bool { return v.ID == m.RegionID })
-		pending[m.UserID] = append(pending[m.UserID], villages[i])
-	}
+	leaders, pending := firstSecretaries(team, villages, func(m store.TeamMember) bool {
+		return !slices.ContainsFunc(updates, func(u store.WeeklyUpdate) bool { return u.RegionID == m.RegionID && u.Submitted() })
+	})
 	to, err := p.recipients(ctx, leaders)
 	if err != nil {
 		return err
@@ -679,4 +657,22 @@ func (s *Scheduler) PlanNotices(ctx context.Context, now time.Time) error {
 		s.wakeSenders()
 	}
 	return nil
+}
+
+// firstSecretaries returns the first secretaries among team for whom keep holds, in
+// order of first appearance, and the villages (of villages) each of them leads.
+func firstSecretaries(team []store.TeamMember, villages []store.Region, keep func(store.TeamMember) bool) ([]int64, map[int64][]store.Region) {
+	led := map[int64][]store.Region{}
+	var ids []int64
+	for _, m := range team {
+		if m.Role != store.RoleFirstSecretary || !keep(m) {
+			continue
+		}
+		if led[m.UserID] == nil {
+			ids = append(ids, m.UserID)
+		}
+		i := slices.IndexFunc(villages, func(v store.Region) bool { return v.ID == m.RegionID })
+		led[m.UserID] = append(led[m.UserID], villages[i])
+	}
+	return ids, led
 }
