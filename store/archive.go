@@ -87,10 +87,14 @@ func (db *DB) ArchivePhotos(ctx context.Context, a *Archive, fetch FetchFunc, no
 			const pick = `SELECT id, file_id, unique_id, archive_attempts FROM problem_photos
 				WHERE sha256 IS NULL AND archive_after <= $1
 				ORDER BY archive_after, id LIMIT 1 FOR UPDATE SKIP LOCKED`
+			// SQLite: the transaction holds the write lock, so no one else picks meanwhile.
+			const pickLite = `SELECT id, file_id, unique_id, archive_attempts FROM problem_photos
+				WHERE sha256 IS NULL AND archive_after <= $1
+				ORDER BY archive_after, id LIMIT 1`
 			var id int64
 			var fileID, uniqueID string
 			var attempts int
-			err := tx.q.QueryRow(ctx, pick, now).Scan(&id, &fileID, &uniqueID, &attempts)
+			err := tx.q.QueryRow(ctx, tx.pick(pick, pickLite), now).Scan(&id, &fileID, &uniqueID, &attempts)
 			if err != nil {
 				if errors.Is(interpret(err), ErrNotFound) {
 					return nil

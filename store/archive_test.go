@@ -76,99 +76,101 @@ func (f *fakeFetch) fetch(_ context.Context, fileID string) ([]byte, error) {
 func TestArchivePhotosOnceEach(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storetest.DB(t)
-	regions := importTree(t, db)
-	dir := t.TempDir()
-	a := store.NewArchive(dir)
-	p1 := seedProblemWithPhotos(t, db, regions["V1"], "a", "b", "c", "d")
-	p2 := seedProblemWithPhotos(t, db, regions["V2"], "c", "e") // c is shared
-	now := time.Now()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		regions := importTree(t, db)
+		dir := t.TempDir()
+		a := store.NewArchive(dir)
+		p1 := seedProblemWithPhotos(t, db, regions["V1"], "a", "b", "c", "d")
+		p2 := seedProblemWithPhotos(t, db, regions["V2"], "c", "e") // c is shared
+		now := time.Now()
 
-	// The first run is cut off after two downloads: the failure is recorded for a later
-	// try, and nothing else is lost.
-	f := &fakeFetch{downloads: map[string]int{}, budget: 2}
-	n, err := db.ArchivePhotos(ctx, a, f.fetch, now, 100)
-	if err != nil || n != 2 {
-		t.Fatalf("first run: archived %d (%v), want 2", n, err)
-	}
-	// The second run finds the failed photos paused, and archives them once the pause is over.
-	f.budget = 100
-	if n, err := db.ArchivePhotos(ctx, a, f.fetch, now, 100); err != nil || n != 0 {
-		t.Fatalf("run during the pause: archived %d (%v), want 0", n, err)
-	}
-	n, err = db.ArchivePhotos(ctx, a, f.fetch, now.Add(24*time.Hour), 100)
-	if err != nil || n != 3 { // c (both rows at once), d and e
-		t.Fatalf("run after the pause: archived %d (%v), want 3", n, err)
-	}
-	for id, times := range f.downloads {
-		if times != 1 {
-			t.Errorf("%s downloaded %d times, want 1", id, times)
+		// The first run is cut off after two downloads: the failure is recorded for a later
+		// try, and nothing else is lost.
+		f := &fakeFetch{downloads: map[string]int{}, budget: 2}
+		n, err := db.ArchivePhotos(ctx, a, f.fetch, now, 100)
+		if err != nil || n != 2 {
+			t.Fatalf("first run: archived %d (%v), want 2", n, err)
 		}
-	}
-	if got := len(f.downloads); got != 5 {
-		t.Errorf("%d distinct files downloaded, want 5", got)
-	}
-	if got := files(t, dir); got != 5 {
-		t.Errorf("%d files in the archive, want 5", got)
-	}
-	for _, p := range []store.Problem{p1, p2} {
-		photos, err := db.ProblemPhotos(ctx, p.ID)
-		if err != nil {
-			t.Fatal(err)
+		// The second run finds the failed photos paused, and archives them once the pause is over.
+		f.budget = 100
+		if n, err := db.ArchivePhotos(ctx, a, f.fetch, now, 100); err != nil || n != 0 {
+			t.Fatalf("run during the pause: archived %d (%v), want 0", n, err)
 		}
-		for _, ph := range photos {
-			if ph.SHA256 == nil {
-				t.Fatalf("problem %d photo %s not archived", p.ID, ph.UniqueID)
-			}
-			b, err := a.Get(*ph.SHA256)
-			if err != nil || string(b) != "bytes of file-"+ph.UniqueID {
-				t.Fatalf("photo %s: archive holds %q (%v)", ph.UniqueID, b, err)
+		n, err = db.ArchivePhotos(ctx, a, f.fetch, now.Add(24*time.Hour), 100)
+		if err != nil || n != 3 { // c (both rows at once), d and e
+			t.Fatalf("run after the pause: archived %d (%v), want 3", n, err)
+		}
+		for id, times := range f.downloads {
+			if times != 1 {
+				t.Errorf("%s downloaded %d times, want 1", id, times)
 			}
 		}
-	}
-	// A photo of a file archived before is not downloaded again.
-	p3 := seedProblemWithPhotos(t, db, regions["V3"], "a")
-	photos, err := db.ProblemPhotos(ctx, p3.ID)
-	if err != nil || photos[0].SHA256 == nil {
-		t.Fatalf("a known file is archived at once: %+v (%v)", photos, err)
-	}
-	if n, err := db.ArchivePhotos(ctx, a, f.fetch, now.Add(48*time.Hour), 100); err != nil || n != 0 {
-		t.Fatalf("nothing left: archived %d (%v), want 0", n, err)
-	}
-	if f.downloads["file-a"] != 1 {
-		t.Fatalf("file-a downloaded %d times, want 1", f.downloads["file-a"])
-	}
+		if got := len(f.downloads); got != 5 {
+			t.Errorf("%d distinct files downloaded, want 5", got)
+		}
+		if got := files(t, dir); got != 5 {
+			t.Errorf("%d files in the archive, want 5", got)
+		}
+		for _, p := range []store.Problem{p1, p2} {
+			photos, err := db.ProblemPhotos(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ph := range photos {
+				if ph.SHA256 == nil {
+					t.Fatalf("problem %d photo %s not archived", p.ID, ph.UniqueID)
+				}
+				b, err := a.Get(*ph.SHA256)
+				if err != nil || string(b) != "bytes of file-"+ph.UniqueID {
+					t.Fatalf("photo %s: archive holds %q (%v)", ph.UniqueID, b, err)
+				}
+			}
+		}
+		// A photo of a file archived before is not downloaded again.
+		p3 := seedProblemWithPhotos(t, db, regions["V3"], "a")
+		photos, err := db.ProblemPhotos(ctx, p3.ID)
+		if err != nil || photos[0].SHA256 == nil {
+			t.Fatalf("a known file is archived at once: %+v (%v)", photos, err)
+		}
+		if n, err := db.ArchivePhotos(ctx, a, f.fetch, now.Add(48*time.Hour), 100); err != nil || n != 0 {
+			t.Fatalf("nothing left: archived %d (%v), want 0", n, err)
+		}
+		if f.downloads["file-a"] != 1 {
+			t.Fatalf("file-a downloaded %d times, want 1", f.downloads["file-a"])
+		}
+	})
 }
 
 func TestArchivePhotosConcurrently(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storetest.DB(t)
-	regions := importTree(t, db)
-	a := store.NewArchive(t.TempDir())
-	var ids []string
-	for i := 0; i < 10; i++ {
-		ids = append(ids, fmt.Sprintf("p%d", i))
-	}
-	seedProblemWithPhotos(t, db, regions["V1"], ids...)
-	f := &fakeFetch{downloads: map[string]int{}, budget: 1000}
-	var wg sync.WaitGroup
-	for i := 0; i < 3; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := db.ArchivePhotos(ctx, a, f.fetch, time.Now(), 100); err != nil {
-				t.Errorf("archive: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if len(f.downloads) != 10 {
-		t.Fatalf("%d files downloaded, want 10", len(f.downloads))
-	}
-	for id, n := range f.downloads {
-		if n != 1 {
-			t.Errorf("%s downloaded %d times by three workers, want 1", id, n)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		regions := importTree(t, db)
+		a := store.NewArchive(t.TempDir())
+		var ids []string
+		for i := 0; i < 10; i++ {
+			ids = append(ids, fmt.Sprintf("p%d", i))
 		}
-	}
+		seedProblemWithPhotos(t, db, regions["V1"], ids...)
+		f := &fakeFetch{downloads: map[string]int{}, budget: 1000}
+		var wg sync.WaitGroup
+		for i := 0; i < 3; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := db.ArchivePhotos(ctx, a, f.fetch, time.Now(), 100); err != nil {
+					t.Errorf("archive: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if len(f.downloads) != 10 {
+			t.Fatalf("%d files downloaded, want 10", len(f.downloads))
+		}
+		for id, n := range f.downloads {
+			if n != 1 {
+				t.Errorf("%s downloaded %d times by three workers, want 1", id, n)
+			}
+		}
+	})
 }

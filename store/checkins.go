@@ -165,7 +165,9 @@ func (db *DB) PreviousLocated(ctx context.Context, userID, exceptID int64, befor
 func (db *DB) CheckInsOf(ctx context.Context, regionIDs []int64, from, to time.Time) ([]CheckIn, error) {
 	const q = `SELECT ` + checkInColumns + ` FROM check_ins
 		WHERE region_id = ANY($1) AND day BETWEEN $2 AND $3 ORDER BY day, user_id`
-	return collect[CheckIn](ctx, db, q, regionIDs, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	const qLite = `SELECT ` + checkInColumns + ` FROM check_ins
+		WHERE region_id IN (SELECT value FROM json_each($1)) AND day BETWEEN $2 AND $3 ORDER BY day, user_id`
+	return collect[CheckIn](ctx, db, db.pick(q, qLite), regionIDs, from.Format(time.DateOnly), to.Format(time.DateOnly))
 }
 
 // LeaveDay is a day of leave of a member.
@@ -195,7 +197,9 @@ func (db *DB) AddLeave(ctx context.Context, userID, regionID int64, days []time.
 func (db *DB) LeaveOf(ctx context.Context, regionIDs []int64, from, to time.Time) ([]LeaveDay, error) {
 	const q = `SELECT user_id, region_id, day FROM leave_days
 		WHERE region_id = ANY($1) AND day BETWEEN $2 AND $3 ORDER BY day, user_id`
-	return collect[LeaveDay](ctx, db, q, regionIDs, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	const qLite = `SELECT user_id, region_id, day FROM leave_days
+		WHERE region_id IN (SELECT value FROM json_each($1)) AND day BETWEEN $2 AND $3 ORDER BY day, user_id`
+	return collect[LeaveDay](ctx, db, db.pick(q, qLite), regionIDs, from.Format(time.DateOnly), to.Format(time.DateOnly))
 }
 
 // TeamMember is a person on a village's team.
@@ -215,7 +219,18 @@ func (db *DB) TeamOf(ctx context.Context, regionIDs []int64) ([]TeamMember, erro
 		FROM role_assignments a JOIN users u ON u.id = a.user_id
 		WHERE a.region_id = ANY($1) AND a.revoked_at IS NULL AND a.role IN ('member', 'first_secretary')
 		ORDER BY a.region_id, a.user_id, (a.role = 'first_secretary') DESC, a.created_at`
-	return collect[TeamMember](ctx, db, q, regionIDs)
+	// SQLite has no DISTINCT ON: the first row of each (village, person) by a window.
+	const qLite = `
+		SELECT user_id, first_name, role, region_id, since FROM (
+			SELECT a.user_id, u.first_name, a.role, a.region_id, a.created_at AS since,
+				row_number() OVER (PARTITION BY a.region_id, a.user_id
+					ORDER BY (a.role = 'first_secretary') DESC, a.created_at) AS n
+			FROM role_assignments a JOIN users u ON u.id = a.user_id
+			WHERE a.region_id IN (SELECT value FROM json_each($1)) AND a.revoked_at IS NULL
+				AND a.role IN ('member', 'first_secretary'))
+		WHERE n = 1
+		ORDER BY region_id, user_id`
+	return collect[TeamMember](ctx, db, db.pick(q, qLite), regionIDs)
 }
 
 // VillagesUnder returns the villages in the subtree of r (r itself if it is one), by code.

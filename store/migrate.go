@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -10,8 +12,15 @@ import (
 	"strings"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/sqlite/*.sql
 var migrationFiles embed.FS
+
+// The SQLite migrations (migrations/sqlite) have the numbers and the meaning of the
+// Postgres ones, written in SQLite's dialect.
+const (
+	pgMigrations   = "migrations"
+	liteMigrations = "migrations/sqlite"
+)
 
 // Migration is one numbered, forward-only schema change.
 type Migration struct {
@@ -20,20 +29,28 @@ type Migration struct {
 	SQL     string
 }
 
-// Migrations returns the embedded migrations in order.
-func Migrations() ([]Migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+// Migrations returns the embedded Postgres migrations in order.
+func Migrations() ([]Migration, error) { return migrationsIn(pgMigrations) }
+
+// SQLiteMigrations returns the embedded SQLite migrations in order.
+func SQLiteMigrations() ([]Migration, error) { return migrationsIn(liteMigrations) }
+
+func migrationsIn(dir string) ([]Migration, error) {
+	entries, err := fs.ReadDir(migrationFiles, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
 	}
 	var ms []Migration
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration %s: name must be NNN_verb_noun.sql", e.Name())
 		}
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
+		b, err := migrationFiles.ReadFile(dir + "/" + e.Name())
 		if err != nil {
 			return nil, fmt.Errorf("read migration %s: %w", e.Name(), err)
 		}
@@ -52,6 +69,9 @@ func Migrations() ([]Migration, error) {
 // an advisory lock so that replicas starting together apply each exactly once. It
 // returns the names of the migrations it applied.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	if db.lite {
+		return db.migrateLite(ctx)
+	}
 	ms, err := Migrations()
 	if err != nil {
 		return nil, err
@@ -109,4 +129,77 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		applied = append(applied, m.Name)
 	}
 	return applied, nil
+}
+
+// migrateLite applies the SQLite migrations. Each runs in a transaction that takes the
+// write lock first (BEGIN IMMEDIATE) and reads the version inside it, so processes
+// starting together apply each once, as the advisory lock does on Postgres. Foreign
+// keys are off while a migration runs (SQLite rebuilds a table to change a constraint)
+// and checked before it commits.
+func (db *DB) migrateLite(ctx context.Context) ([]string, error) {
+	ms, err := SQLiteMigrations()
+	if err != nil {
+		return nil, err
+	}
+	if db.sqldb == nil {
+		return nil, fmt.Errorf("migrate inside a transaction")
+	}
+	conn, err := db.sqldb.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	const create = `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    integer PRIMARY KEY,
+		name       text NOT NULL,
+		applied_at text NOT NULL DEFAULT (now()))`
+	if _, err := conn.ExecContext(ctx, create); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`) //nolint:errcheck // the connection is closed right after
+	var applied []string
+	for _, m := range ms {
+		done, err := applyLite(ctx, conn, m)
+		if err != nil {
+			return applied, fmt.Errorf("migrate %s: %w", m.Name, err)
+		}
+		if done {
+			applied = append(applied, m.Name)
+		}
+	}
+	return applied, nil
+}
+
+func applyLite(ctx context.Context, conn *sql.Conn, m Migration) (bool, error) {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return false, err
+	}
+	if m.Version <= current {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return false, err
+	}
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return false, err
+	}
+	broken := rows.Next()
+	rows.Close()
+	if broken {
+		return false, errors.New("foreign keys broken")
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
 }

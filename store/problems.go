@@ -128,7 +128,7 @@ func (db *DB) AddProblem(ctx context.Context, p Problem, photos []ProblemPhoto) 
 // two transitions of one problem happen one after the other.
 func (db *DB) ProblemByID(ctx context.Context, id int64, forUpdate bool) (Problem, error) {
 	q := `SELECT ` + problemColumns + ` FROM problems WHERE id = $1`
-	if forUpdate {
+	if forUpdate && !db.lite { // SQLite: the transaction holds the write lock already
 		q += ` FOR UPDATE`
 	}
 	return collectOne[Problem](ctx, db, q, id)
@@ -214,14 +214,14 @@ type ProblemFilter struct {
 // Problems returns one page of the problems that match f, newest first, and how many
 // match in all.
 func (db *DB) Problems(ctx context.Context, f ProblemFilter) ([]Problem, int, error) {
-	where := []string{"region_id = ANY($1)"}
+	where := []string{db.pick("region_id = ANY($1)", "region_id IN (SELECT value FROM json_each($1))")}
 	args := []any{f.RegionIDs}
 	add := func(cond string, v any) {
 		args = append(args, v)
 		where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
 	}
 	if len(f.Statuses) > 0 {
-		add("status = ANY(?)", f.Statuses)
+		add(db.pick("status = ANY(?)", "status IN (SELECT value FROM json_each(?))"), f.Statuses)
 	}
 	if f.Category != "" {
 		add("category = ?", f.Category)

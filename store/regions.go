@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -92,20 +93,35 @@ func (db *DB) UpsertRegions(ctx context.Context, rows []RegionInput) (inserted, 
 		if parent != nil {
 			parentID, parentPath = &parent.ID, parent.Path
 		}
+		// xmax = 0 tells an inserted row on Postgres; SQLite tells it by the row that was
+		// not there before (its transaction holds the write lock).
 		const upsert = `
 			INSERT INTO regions (parent_id, level, code, name, name_en, latitude, longitude, radius_m, categories)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (code) DO UPDATE SET parent_id = $1, level = $2, name = $4, name_en = $5,
 				latitude = $6, longitude = $7, radius_m = $8, categories = $9
 			RETURNING id, (xmax = 0)`
+		const upsertLite = `
+			INSERT INTO regions (parent_id, level, code, name, name_en, latitude, longitude, radius_m, categories)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (code) DO UPDATE SET parent_id = $1, level = $2, name = $4, name_en = $5,
+				latitude = $6, longitude = $7, radius_m = $8, categories = $9
+			RETURNING id, $10`
 		var id int64
 		var fresh bool
 		cats := in.Categories
 		if cats == nil {
 			cats = []string{}
 		}
-		err := db.q.QueryRow(ctx, upsert, parentID, in.Level, in.Code, in.Name, in.NameEn,
-			in.Latitude, in.Longitude, in.RadiusM, cats).Scan(&id, &fresh)
+		args := []any{parentID, in.Level, in.Code, in.Name, in.NameEn, in.Latitude, in.Longitude, in.RadiusM, cats}
+		if db.lite {
+			_, err := db.RegionByCode(ctx, in.Code)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return 0, 0, fmt.Errorf("row %d (%s): %w", i+1, in.Code, err)
+			}
+			args = append(args, err != nil)
+		}
+		err := db.q.QueryRow(ctx, db.pick(upsert, upsertLite), args...).Scan(&id, &fresh)
 		if err != nil {
 			return 0, 0, fmt.Errorf("row %d (%s): %w", i+1, in.Code, interpret(err))
 		}
@@ -159,7 +175,8 @@ func (db *DB) Ancestors(ctx context.Context, r Region) ([]Region, error) {
 		ids = append(ids, id)
 	}
 	const q = `SELECT ` + regionColumns + ` FROM regions WHERE id = ANY($1) ORDER BY length(path)`
-	return collect[Region](ctx, db, q, ids)
+	const qLite = `SELECT ` + regionColumns + ` FROM regions WHERE id IN (SELECT value FROM json_each($1)) ORDER BY length(path)`
+	return collect[Region](ctx, db, db.pick(q, qLite), ids)
 }
 
 // Problem categories a village can be flagged for and a problem can fall under: the

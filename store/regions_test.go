@@ -72,85 +72,87 @@ func codes(rs []store.Region) []string {
 func TestUpsertRegions(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storetest.DB(t)
-	regions := importTree(t, db)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		regions := importTree(t, db)
 
-	for _, in := range treeRows() {
-		r := regions[in.Code]
-		wantPath := "/" + strconv.FormatInt(r.ID, 10) + "/"
-		if in.ParentCode != "" {
-			p := regions[in.ParentCode]
-			if r.ParentID == nil || *r.ParentID != p.ID {
-				t.Errorf("%s: got parent %v, want %d", in.Code, r.ParentID, p.ID)
+		for _, in := range treeRows() {
+			r := regions[in.Code]
+			wantPath := "/" + strconv.FormatInt(r.ID, 10) + "/"
+			if in.ParentCode != "" {
+				p := regions[in.ParentCode]
+				if r.ParentID == nil || *r.ParentID != p.ID {
+					t.Errorf("%s: got parent %v, want %d", in.Code, r.ParentID, p.ID)
+				}
+				wantPath = p.Path + strconv.FormatInt(r.ID, 10) + "/"
+			} else if r.ParentID != nil {
+				t.Errorf("%s: got parent %d, want none", in.Code, *r.ParentID)
 			}
-			wantPath = p.Path + strconv.FormatInt(r.ID, 10) + "/"
-		} else if r.ParentID != nil {
-			t.Errorf("%s: got parent %d, want none", in.Code, *r.ParentID)
+			if r.Path != wantPath {
+				t.Errorf("%s: got path %q, want %q", in.Code, r.Path, wantPath)
+			}
+			if r.Level != in.Level || r.Name != in.Name || r.NameEn != in.NameEn {
+				t.Errorf("%s: got level %q name %q name_en %q, want %q %q %q",
+					in.Code, r.Level, r.Name, r.NameEn, in.Level, in.Name, in.NameEn)
+			}
 		}
-		if r.Path != wantPath {
-			t.Errorf("%s: got path %q, want %q", in.Code, r.Path, wantPath)
+		v := regions["V1"]
+		if v.Latitude == nil || *v.Latitude != 29.1 || v.Longitude == nil || *v.Longitude != 106.5 ||
+			v.RadiusM == nil || *v.RadiusM != 800 {
+			t.Errorf("V1: got centre %v,%v radius %v, want 29.1,106.5 radius 800", v.Latitude, v.Longitude, v.RadiusM)
 		}
-		if r.Level != in.Level || r.Name != in.Name || r.NameEn != in.NameEn {
-			t.Errorf("%s: got level %q name %q name_en %q, want %q %q %q",
-				in.Code, r.Level, r.Name, r.NameEn, in.Level, in.Name, in.NameEn)
+		if want := []string{"economy", "election"}; !reflect.DeepEqual(v.Categories, want) {
+			t.Errorf("V1 categories: got %q, want %q", v.Categories, want)
 		}
-	}
-	v := regions["V1"]
-	if v.Latitude == nil || *v.Latitude != 29.1 || v.Longitude == nil || *v.Longitude != 106.5 ||
-		v.RadiusM == nil || *v.RadiusM != 800 {
-		t.Errorf("V1: got centre %v,%v radius %v, want 29.1,106.5 radius 800", v.Latitude, v.Longitude, v.RadiusM)
-	}
-	if want := []string{"economy", "election"}; !reflect.DeepEqual(v.Categories, want) {
-		t.Errorf("V1 categories: got %q, want %q", v.Categories, want)
-	}
-	if c := regions["C1"]; c.Latitude != nil || len(c.Categories) != 0 {
-		t.Errorf("C1: got latitude %v categories %q, want none", c.Latitude, c.Categories)
-	}
-	byID, err := db.RegionByID(ctx, v.ID)
-	if err != nil || !reflect.DeepEqual(byID, v) {
-		t.Errorf("RegionByID(%d): got %+v, %v, want %+v, nil", v.ID, byID, err, v)
-	}
+		if c := regions["C1"]; c.Latitude != nil || len(c.Categories) != 0 {
+			t.Errorf("C1: got latitude %v categories %q, want none", c.Latitude, c.Categories)
+		}
+		byID, err := db.RegionByID(ctx, v.ID)
+		if err != nil || !reflect.DeepEqual(byID, v) {
+			t.Errorf("RegionByID(%d): got %+v, %v, want %+v, nil", v.ID, byID, err, v)
+		}
+	})
 }
 
 func TestUpsertRegionsReimport(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storetest.DB(t)
-	before := importTree(t, db)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		before := importTree(t, db)
 
-	rows := treeRows()
-	for i := range rows {
-		rows[i].Name += " (new)"
-	}
-	rows[5].RadiusM = ptr(int32(1200))
-	rows = append(rows, village("V4", "T2"))
-	inserted, updated, err := db.UpsertRegions(ctx, rows)
-	if err != nil {
-		t.Fatalf("UpsertRegions again: got %v, want nil", err)
-	}
-	if inserted != 1 || updated != len(rows)-1 {
-		t.Errorf("UpsertRegions again: got %d inserted, %d updated, want 1, %d", inserted, updated, len(rows)-1)
-	}
-	for _, in := range rows[:len(rows)-1] {
-		r, err := db.RegionByCode(ctx, in.Code)
+		rows := treeRows()
+		for i := range rows {
+			rows[i].Name += " (new)"
+		}
+		rows[5].RadiusM = ptr(int32(1200))
+		rows = append(rows, village("V4", "T2"))
+		inserted, updated, err := db.UpsertRegions(ctx, rows)
 		if err != nil {
-			t.Fatalf("RegionByCode(%s): %v", in.Code, err)
+			t.Fatalf("UpsertRegions again: got %v, want nil", err)
 		}
-		old := before[in.Code]
-		if r.ID != old.ID || r.Path != old.Path {
-			t.Errorf("%s: got id %d path %q, want %d %q", in.Code, r.ID, r.Path, old.ID, old.Path)
+		if inserted != 1 || updated != len(rows)-1 {
+			t.Errorf("UpsertRegions again: got %d inserted, %d updated, want 1, %d", inserted, updated, len(rows)-1)
 		}
-		if r.Name != in.Name {
-			t.Errorf("%s: got name %q, want %q", in.Code, r.Name, in.Name)
+		for _, in := range rows[:len(rows)-1] {
+			r, err := db.RegionByCode(ctx, in.Code)
+			if err != nil {
+				t.Fatalf("RegionByCode(%s): %v", in.Code, err)
+			}
+			old := before[in.Code]
+			if r.ID != old.ID || r.Path != old.Path {
+				t.Errorf("%s: got id %d path %q, want %d %q", in.Code, r.ID, r.Path, old.ID, old.Path)
+			}
+			if r.Name != in.Name {
+				t.Errorf("%s: got name %q, want %q", in.Code, r.Name, in.Name)
+			}
 		}
-	}
-	v1, err := db.RegionByCode(ctx, "V1")
-	if err != nil {
-		t.Fatalf("RegionByCode(V1): %v", err)
-	}
-	if v1.RadiusM == nil || *v1.RadiusM != 1200 {
-		t.Errorf("V1 radius: got %v, want 1200", v1.RadiusM)
-	}
+		v1, err := db.RegionByCode(ctx, "V1")
+		if err != nil {
+			t.Fatalf("RegionByCode(V1): %v", err)
+		}
+		if v1.RadiusM == nil || *v1.RadiusM != 1200 {
+			t.Errorf("V1 radius: got %v, want 1200", v1.RadiusM)
+		}
+	})
 }
 
 // TestUpsertRegionsMove re-imports a township alone under another county: the path of
@@ -158,28 +160,29 @@ func TestUpsertRegionsReimport(t *testing.T) {
 func TestUpsertRegionsMove(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storetest.DB(t)
-	regions := importTree(t, db)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		regions := importTree(t, db)
 
-	moved := store.RegionInput{Code: "T1", ParentCode: "K2", Level: store.LevelTownship, Name: "镇一"}
-	if _, _, err := db.UpsertRegions(ctx, []store.RegionInput{moved}); err != nil {
-		t.Fatalf("UpsertRegions: got %v, want nil", err)
-	}
-	v1, err := db.RegionByCode(ctx, "V1")
-	if err != nil {
-		t.Fatalf("RegionByCode(V1): %v", err)
-	}
-	want := fmt.Sprintf("/%d/%d/%d/", regions["K2"].ID, regions["T1"].ID, v1.ID)
-	if v1.Path != want {
-		t.Errorf("V1 path after moving T1 under K2: got %q, want %q", v1.Path, want)
-	}
-	chain, err := db.Ancestors(ctx, v1)
-	if err != nil {
-		t.Fatalf("Ancestors: %v", err)
-	}
-	if got, want := codes(chain), []string{"K2", "T1", "V1"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("Ancestors(V1): got %q, want %q", got, want)
-	}
+		moved := store.RegionInput{Code: "T1", ParentCode: "K2", Level: store.LevelTownship, Name: "镇一"}
+		if _, _, err := db.UpsertRegions(ctx, []store.RegionInput{moved}); err != nil {
+			t.Fatalf("UpsertRegions: got %v, want nil", err)
+		}
+		v1, err := db.RegionByCode(ctx, "V1")
+		if err != nil {
+			t.Fatalf("RegionByCode(V1): %v", err)
+		}
+		want := fmt.Sprintf("/%d/%d/%d/", regions["K2"].ID, regions["T1"].ID, v1.ID)
+		if v1.Path != want {
+			t.Errorf("V1 path after moving T1 under K2: got %q, want %q", v1.Path, want)
+		}
+		chain, err := db.Ancestors(ctx, v1)
+		if err != nil {
+			t.Fatalf("Ancestors: %v", err)
+		}
+		if got, want := codes(chain), []string{"K2", "T1", "V1"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("Ancestors(V1): got %q, want %q", got, want)
+		}
+	})
 }
 
 func TestUpsertRegionsRejects(t *testing.T) {
@@ -208,140 +211,145 @@ func TestUpsertRegionsRejects(t *testing.T) {
 				Latitude: ptr(1.0), Longitude: ptr(2.0), RadiusM: ptr(int32(3))},
 		},
 	}
-	db := storetest.DB(t)
-	importTree(t, db)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := t.Context()
-			var inserted, updated int
-			err := db.InTx(ctx, func(tx *store.DB) error {
-				var err error
-				inserted, updated, err = tx.UpsertRegions(ctx, []store.RegionInput{good, tt.bad})
-				return err
-			})
-			if err == nil {
-				t.Fatalf("UpsertRegions: got nil error, want one")
-			}
-			if want := "row 2 (X1)"; !strings.Contains(err.Error(), want) {
-				t.Errorf("UpsertRegions: got error %q, want it to name %q", err, want)
-			}
-			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-				t.Errorf("UpsertRegions: got %v, want %v", err, tt.wantErr)
-			}
-			if inserted != 0 || updated != 0 {
-				t.Errorf("UpsertRegions: got %d inserted, %d updated, want 0, 0 with an error", inserted, updated)
-			}
-			for _, code := range []string{good.Code, "X1"} {
-				if _, err := db.RegionByCode(ctx, code); !errors.Is(err, store.ErrNotFound) {
-					t.Errorf("RegionByCode(%s) after the failed import: got %v, want %v", code, err, store.ErrNotFound)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		importTree(t, db)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				ctx := t.Context()
+				var inserted, updated int
+				err := db.InTx(ctx, func(tx *store.DB) error {
+					var err error
+					inserted, updated, err = tx.UpsertRegions(ctx, []store.RegionInput{good, tt.bad})
+					return err
+				})
+				if err == nil {
+					t.Fatalf("UpsertRegions: got nil error, want one")
 				}
-			}
-		})
-	}
+				if want := "row 2 (X1)"; !strings.Contains(err.Error(), want) {
+					t.Errorf("UpsertRegions: got error %q, want it to name %q", err, want)
+				}
+				if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+					t.Errorf("UpsertRegions: got %v, want %v", err, tt.wantErr)
+				}
+				if inserted != 0 || updated != 0 {
+					t.Errorf("UpsertRegions: got %d inserted, %d updated, want 0, 0 with an error", inserted, updated)
+				}
+				for _, code := range []string{good.Code, "X1"} {
+					if _, err := db.RegionByCode(ctx, code); !errors.Is(err, store.ErrNotFound) {
+						t.Errorf("RegionByCode(%s) after the failed import: got %v, want %v", code, err, store.ErrNotFound)
+					}
+				}
+			})
+		}
+	})
 }
 
 func TestUpsertRegionsInTxLeavesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storetest.DB(t)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
 
-	rows := append(treeRows(), store.RegionInput{Code: "X1", ParentCode: "NOPE", Level: store.LevelVillage})
-	err := db.InTx(ctx, func(tx *store.DB) error {
-		_, _, err := tx.UpsertRegions(ctx, rows)
-		return err
+		rows := append(treeRows(), store.RegionInput{Code: "X1", ParentCode: "NOPE", Level: store.LevelVillage})
+		err := db.InTx(ctx, func(tx *store.DB) error {
+			_, _, err := tx.UpsertRegions(ctx, rows)
+			return err
+		})
+		if want := fmt.Sprintf("row %d (X1)", len(rows)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("UpsertRegions in InTx: got %v, want an error naming %q", err, want)
+		}
+		top, err := db.Children(ctx, 0)
+		if err != nil {
+			t.Fatalf("Children(0): %v", err)
+		}
+		if len(top) != 0 {
+			t.Errorf("Children(0) after a failed import: got %q, want none", codes(top))
+		}
+		if _, err := db.RegionByCode(ctx, "V1"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("RegionByCode(V1) after a failed import: got %v, want %v", err, store.ErrNotFound)
+		}
 	})
-	if want := fmt.Sprintf("row %d (X1)", len(rows)); err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("UpsertRegions in InTx: got %v, want an error naming %q", err, want)
-	}
-	top, err := db.Children(ctx, 0)
-	if err != nil {
-		t.Fatalf("Children(0): %v", err)
-	}
-	if len(top) != 0 {
-		t.Errorf("Children(0) after a failed import: got %q, want none", codes(top))
-	}
-	if _, err := db.RegionByCode(ctx, "V1"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("RegionByCode(V1) after a failed import: got %v, want %v", err, store.ErrNotFound)
-	}
 }
 
 func TestRegionLookupsNotFound(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storetest.DB(t)
-	if _, err := db.RegionByCode(ctx, "NOPE"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("RegionByCode(NOPE): got %v, want %v", err, store.ErrNotFound)
-	}
-	if _, err := db.RegionByID(ctx, 42); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("RegionByID(42): got %v, want %v", err, store.ErrNotFound)
-	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if _, err := db.RegionByCode(ctx, "NOPE"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("RegionByCode(NOPE): got %v, want %v", err, store.ErrNotFound)
+		}
+		if _, err := db.RegionByID(ctx, 42); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("RegionByID(42): got %v, want %v", err, store.ErrNotFound)
+		}
+	})
 }
 
 func TestChildren(t *testing.T) {
 	t.Parallel()
-	db := storetest.DB(t)
-	regions := importTree(t, db)
-	tests := []struct {
-		name   string
-		parent int64
-		want   []string
-	}{
-		{name: "top", parent: 0, want: []string{"C1", "K2"}},
-		{name: "city", parent: regions["C1"].ID, want: []string{"K1"}},
-		{name: "township", parent: regions["T1"].ID, want: []string{"V1", "V2"}},
-		{name: "village", parent: regions["V1"].ID, want: []string{}},
-		{name: "unknown", parent: 1 << 40, want: []string{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := db.Children(t.Context(), tt.parent)
-			if err != nil {
-				t.Fatalf("Children(%d): %v", tt.parent, err)
-			}
-			if !reflect.DeepEqual(codes(got), tt.want) {
-				t.Errorf("Children(%d): got %q, want %q", tt.parent, codes(got), tt.want)
-			}
-		})
-	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		regions := importTree(t, db)
+		tests := []struct {
+			name   string
+			parent int64
+			want   []string
+		}{
+			{name: "top", parent: 0, want: []string{"C1", "K2"}},
+			{name: "city", parent: regions["C1"].ID, want: []string{"K1"}},
+			{name: "township", parent: regions["T1"].ID, want: []string{"V1", "V2"}},
+			{name: "village", parent: regions["V1"].ID, want: []string{}},
+			{name: "unknown", parent: 1 << 40, want: []string{}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				got, err := db.Children(t.Context(), tt.parent)
+				if err != nil {
+					t.Fatalf("Children(%d): %v", tt.parent, err)
+				}
+				if !reflect.DeepEqual(codes(got), tt.want) {
+					t.Errorf("Children(%d): got %q, want %q", tt.parent, codes(got), tt.want)
+				}
+			})
+		}
+	})
 }
 
 func TestAncestors(t *testing.T) {
 	t.Parallel()
-	db := storetest.DB(t)
-	regions := importTree(t, db)
-	tests := []struct {
-		name string
-		code string
-		want []string
-	}{
-		{name: "village under a city", code: "V1", want: []string{"C1", "K1", "T1", "V1"}},
-		{name: "village under a top county", code: "V3", want: []string{"K2", "T2", "V3"}},
-		{name: "county", code: "K1", want: []string{"C1", "K1"}},
-		{name: "top", code: "C1", want: []string{"C1"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		regions := importTree(t, db)
+		tests := []struct {
+			name string
+			code string
+			want []string
+		}{
+			{name: "village under a city", code: "V1", want: []string{"C1", "K1", "T1", "V1"}},
+			{name: "village under a top county", code: "V3", want: []string{"K2", "T2", "V3"}},
+			{name: "county", code: "K1", want: []string{"C1", "K1"}},
+			{name: "top", code: "C1", want: []string{"C1"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				got, err := db.Ancestors(t.Context(), regions[tt.code])
+				if err != nil {
+					t.Fatalf("Ancestors(%s): %v", tt.code, err)
+				}
+				if !reflect.DeepEqual(codes(got), tt.want) {
+					t.Errorf("Ancestors(%s): got %q, want %q", tt.code, codes(got), tt.want)
+				}
+				if last := got[len(got)-1]; !reflect.DeepEqual(last, regions[tt.code]) {
+					t.Errorf("Ancestors(%s) last: got %+v, want %+v", tt.code, last, regions[tt.code])
+				}
+			})
+		}
+
+		t.Run("bad path", func(t *testing.T) {
 			t.Parallel()
-			got, err := db.Ancestors(t.Context(), regions[tt.code])
-			if err != nil {
-				t.Fatalf("Ancestors(%s): %v", tt.code, err)
-			}
-			if !reflect.DeepEqual(codes(got), tt.want) {
-				t.Errorf("Ancestors(%s): got %q, want %q", tt.code, codes(got), tt.want)
-			}
-			if last := got[len(got)-1]; !reflect.DeepEqual(last, regions[tt.code]) {
-				t.Errorf("Ancestors(%s) last: got %+v, want %+v", tt.code, last, regions[tt.code])
+			if _, err := db.Ancestors(t.Context(), store.Region{ID: 7, Path: ""}); err == nil {
+				t.Error("Ancestors of a region without a path: got nil error, want one")
 			}
 		})
-	}
-
-	t.Run("bad path", func(t *testing.T) {
-		t.Parallel()
-		if _, err := db.Ancestors(t.Context(), store.Region{ID: 7, Path: ""}); err == nil {
-			t.Error("Ancestors of a region without a path: got nil error, want one")
-		}
 	})
 }
 

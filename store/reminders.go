@@ -120,7 +120,9 @@ type ReminderPref struct {
 // ReminderPrefs returns the choices of the given people, by person and kind.
 func (db *DB) ReminderPrefs(ctx context.Context, userIDs []int64) ([]ReminderPref, error) {
 	const q = `SELECT user_id, kind, muted, at_minute FROM reminder_prefs WHERE user_id = ANY($1) ORDER BY user_id, kind`
-	out, err := collect[ReminderPref](ctx, db, q, userIDs)
+	const qLite = `SELECT user_id, kind, muted, at_minute FROM reminder_prefs
+		WHERE user_id IN (SELECT value FROM json_each($1)) ORDER BY user_id, kind`
+	out, err := collect[ReminderPref](ctx, db, db.pick(q, qLite), userIDs)
 	if err != nil {
 		return nil, fmt.Errorf("reminder prefs: %w", err)
 	}
@@ -140,7 +142,7 @@ func (db *DB) SetReminderPref(ctx context.Context, p ReminderPref) error {
 // ReminderTimesUnder returns the times of day chosen for each kind of reminder by the
 // people holding a role in the subtree of r, each kind and time once.
 func (db *DB) ReminderTimesUnder(ctx context.Context, r Region) ([]ReminderPref, error) {
-	const q = `SELECT DISTINCT 0::bigint AS user_id, p.kind, false AS muted, p.at_minute
+	const q = `SELECT DISTINCT CAST(0 AS bigint) AS user_id, p.kind, false AS muted, p.at_minute
 		FROM reminder_prefs p
 		JOIN role_assignments a ON a.user_id = p.user_id AND a.revoked_at IS NULL
 		JOIN regions g ON g.id = a.region_id
@@ -155,8 +157,9 @@ func (db *DB) ReminderTimesUnder(ctx context.Context, r Region) ([]ReminderPref,
 
 // CheckedInOn returns which of the given people checked in on a local day, anywhere.
 func (db *DB) CheckedInOn(ctx context.Context, userIDs []int64, day time.Time) ([]int64, error) {
-	rows, err := db.q.Query(ctx, `SELECT user_id FROM check_ins WHERE user_id = ANY($1) AND day = $2 ORDER BY user_id`,
-		userIDs, day.Format(time.DateOnly))
+	const q = `SELECT user_id FROM check_ins WHERE user_id = ANY($1) AND day = $2 ORDER BY user_id`
+	const qLite = `SELECT user_id FROM check_ins WHERE user_id IN (SELECT value FROM json_each($1)) AND day = $2 ORDER BY user_id`
+	rows, err := db.q.Query(ctx, db.pick(q, qLite), userIDs, day.Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("checked in on %s: %w", day.Format(time.DateOnly), err)
 	}
@@ -176,7 +179,8 @@ func (db *DB) RegionsAt(ctx context.Context, level string) ([]Region, error) {
 // UsersByID returns the users with the given ids that exist, by id.
 func (db *DB) UsersByID(ctx context.Context, ids []int64) ([]User, error) {
 	const q = `SELECT ` + userColumns + ` FROM users WHERE id = ANY($1) ORDER BY id`
-	return collect[User](ctx, db, q, ids)
+	const qLite = `SELECT ` + userColumns + ` FROM users WHERE id IN (SELECT value FROM json_each($1)) ORDER BY id`
+	return collect[User](ctx, db, db.pick(q, qLite), ids)
 }
 
 // RoleHolder is someone holding a role at a region.
@@ -190,7 +194,9 @@ type RoleHolder struct {
 func (db *DB) RoleHolders(ctx context.Context, role string, regionIDs []int64) ([]RoleHolder, error) {
 	const q = `SELECT DISTINCT user_id, role, region_id FROM role_assignments
 		WHERE role = $1 AND region_id = ANY($2) AND revoked_at IS NULL ORDER BY region_id, user_id`
-	return collect[RoleHolder](ctx, db, q, role, regionIDs)
+	const qLite = `SELECT DISTINCT user_id, role, region_id FROM role_assignments
+		WHERE role = $1 AND region_id IN (SELECT value FROM json_each($2)) AND revoked_at IS NULL ORDER BY region_id, user_id`
+	return collect[RoleHolder](ctx, db, db.pick(q, qLite), role, regionIDs)
 }
 
 // ProblemsSince returns the problems of the given villages that are open, or that
@@ -200,7 +206,11 @@ func (db *DB) ProblemsSince(ctx context.Context, regionIDs []int64, since time.T
 		WHERE region_id = ANY($1) AND (status NOT IN ('verified', 'closed') OR reported_at >= $2
 			OR resolved_at >= $2 OR verified_at >= $2 OR closed_at >= $2)
 		ORDER BY region_id, year, seq`
-	out, err := collect[Problem](ctx, db, q, regionIDs, since)
+	const qLite = `SELECT ` + problemColumns + ` FROM problems
+		WHERE region_id IN (SELECT value FROM json_each($1)) AND (status NOT IN ('verified', 'closed') OR reported_at >= $2
+			OR resolved_at >= $2 OR verified_at >= $2 OR closed_at >= $2)
+		ORDER BY region_id, year, seq`
+	out, err := collect[Problem](ctx, db, db.pick(q, qLite), regionIDs, since)
 	if err != nil {
 		return nil, fmt.Errorf("problems since %s: %w", since.Format(time.RFC3339), err)
 	}
@@ -233,7 +243,9 @@ func (db *DB) AddEscalations(ctx context.Context, es []Escalation) error {
 func (db *DB) Escalations(ctx context.Context, problemIDs []int64) ([]Escalation, error) {
 	const q = `SELECT problem_id, level, deadline, user_id, escalated_at FROM problem_escalations
 		WHERE problem_id = ANY($1) ORDER BY problem_id, level, user_id`
-	return collect[Escalation](ctx, db, q, problemIDs)
+	const qLite = `SELECT problem_id, level, deadline, user_id, escalated_at FROM problem_escalations
+		WHERE problem_id IN (SELECT value FROM json_each($1)) ORDER BY problem_id, level, user_id`
+	return collect[Escalation](ctx, db, db.pick(q, qLite), problemIDs)
 }
 
 // Outcomes of a message of the outbox.
@@ -283,7 +295,14 @@ func (db *DB) ClaimMessage(ctx context.Context, now time.Time, lease time.Durati
 			WHERE outcome = '' AND send_after <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
 			ORDER BY send_after, id LIMIT 1 FOR UPDATE SKIP LOCKED)
 		RETURNING ` + outboxColumns
-	m, err := collectOne[OutboxMessage](ctx, db, q, now, now.Add(lease))
+	// SQLite: one statement writes at a time, so the row picked is not picked twice.
+	const qLite = `UPDATE reminder_outbox SET claimed_until = $2, attempts = attempts + 1
+		WHERE id = (
+			SELECT id FROM reminder_outbox
+			WHERE outcome = '' AND send_after <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+			ORDER BY send_after, id LIMIT 1)
+		RETURNING ` + outboxColumns
+	m, err := collectOne[OutboxMessage](ctx, db, db.pick(q, qLite), now, now.Add(lease))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return m, fmt.Errorf("claim message: %w", err)
 	}

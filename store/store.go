@@ -1,11 +1,14 @@
-// Package store keeps zhucun's records in Postgres and its conversation state in Redis.
-// SQL stops here: callers get concrete types and the errors of this package.
+// Package store keeps zhucun's records in Postgres or, embedded, in a SQLite file, and
+// its conversation state in Redis or, embedded, in a SQLite file too. SQL stops here:
+// callers get concrete types and the errors of this package.
 package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -19,19 +22,48 @@ var (
 	ErrConflict = errors.New("conflict")
 )
 
-// dbtx is what both a pool and a transaction can do.
+// dbtx is what a pool, a transaction and the SQLite side (liteQ) can do.
 type dbtx interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
-// DB runs the record queries, on the pool or inside a transaction (see InTx).
+// DB runs the record queries, on the pool or inside a transaction (see InTx), on
+// Postgres (Open) or on a SQLite file (OpenSQLite).
 type DB struct {
 	q    dbtx
-	pool *pgxpool.Pool
+	pool *pgxpool.Pool // Postgres, outside a transaction
+	pgtx pgx.Tx        // Postgres, inside one
+
+	lite  bool    // SQLite
+	sqldb *sql.DB // SQLite, outside a transaction
+	sqltx *sql.Tx // SQLite, inside one
+	depth int     // SQLite: savepoints inside sqltx
 }
+
+// Open opens the records at databaseURL: a postgres:// or postgresql:// URL is
+// Postgres, anything else the path of a SQLite file (created if need be).
+func OpenURL(ctx context.Context, databaseURL string) (*DB, error) {
+	if IsPostgresURL(databaseURL) {
+		return Open(ctx, databaseURL)
+	}
+	return OpenSQLite(ctx, databaseURL)
+}
+
+// IsPostgresURL reports whether a DATABASE_URL names Postgres (else it is a SQLite file).
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// Embedded reports whether the records are in a SQLite file.
+func (db *DB) Embedded() bool { return db.lite }
+
+// Pool is the Postgres pool (nil on SQLite or inside a transaction).
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// SQL is the SQLite database (nil on Postgres or inside a transaction).
+func (db *DB) SQL() *sql.DB { return db.sqldb }
 
 // Open connects to the Postgres database at url and checks that it answers.
 func Open(ctx context.Context, url string) (*DB, error) {
@@ -55,26 +87,58 @@ func (db *DB) Close() {
 	if db.pool != nil {
 		db.pool.Close()
 	}
+	if db.sqldb != nil {
+		db.sqldb.Close()
+	}
 }
 
-// Ping checks that Postgres answers.
+// Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
-	if db.pool == nil {
-		return errors.New("ping inside a transaction")
+	switch {
+	case db.pool != nil:
+		return db.pool.Ping(ctx)
+	case db.sqldb != nil:
+		return db.sqldb.PingContext(ctx)
 	}
-	return db.pool.Ping(ctx)
+	return errors.New("ping inside a transaction")
 }
 
 // InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise.
-// Inside a transaction InTx opens a savepoint.
+// Inside a transaction InTx opens a savepoint. On SQLite a transaction holds the
+// write lock from its start, so transactions that write run one after the other: what
+// FOR UPDATE and SKIP LOCKED do on Postgres.
 func (db *DB) InTx(ctx context.Context, fn func(tx *DB) error) error {
-	return pgx.BeginFunc(ctx, db.q, func(tx pgx.Tx) error {
-		return fn(&DB{q: tx})
+	if db.lite {
+		return db.inTxLite(ctx, fn)
+	}
+	var begin interface {
+		Begin(ctx context.Context) (pgx.Tx, error)
+	} = db.pool
+	if db.pgtx != nil {
+		begin = db.pgtx
+	}
+	return pgx.BeginFunc(ctx, begin, func(tx pgx.Tx) error {
+		return fn(&DB{q: tx, pgtx: tx})
 	})
+}
+
+// pick is the SQL of the backend: pg on Postgres, lite on SQLite. Methods keep the two
+// variants of a statement next to each other where the dialects differ.
+func (db *DB) pick(pg, lite string) string {
+	if db.lite {
+		return lite
+	}
+	return pg
 }
 
 // interpret translates driver errors into this package's errors.
 func interpret(err error) error {
+	if err == nil {
+		return nil
+	}
+	if e, ok := interpretLite(err); ok {
+		return e
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
 	}

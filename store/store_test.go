@@ -34,7 +34,7 @@ func pgPool(t *testing.T, url string) *pgxpool.Pool {
 }
 
 // queryInt runs a query that returns one integer.
-func queryInt(t *testing.T, pool *pgxpool.Pool, q string, args ...any) int64 {
+func queryInt(t *testing.T, pool store.Querier, q string, args ...any) int64 {
 	t.Helper()
 	var n int64
 	if err := pool.QueryRow(t.Context(), q, args...).Scan(&n); err != nil {
@@ -65,98 +65,100 @@ const concurrentTimeout = 20 * time.Second
 
 func TestInTx(t *testing.T) {
 	t.Parallel()
-	db := storetest.DB(t)
-	tests := []struct {
-		name      string
-		fn        func(ctx context.Context, tx *store.DB, id int64) error
-		wantErr   error
-		wantOuter bool // user id is kept
-		wantInner bool // user id+1 is kept
-	}{
-		{
-			name: "commit keeps the writes",
-			fn: func(ctx context.Context, tx *store.DB, id int64) error {
-				_, err := tx.TouchUser(ctx, id, "Ann", "en")
-				return err
-			},
-			wantOuter: true,
-		},
-		{
-			name: "error rolls back",
-			fn: func(ctx context.Context, tx *store.DB, id int64) error {
-				if _, err := tx.TouchUser(ctx, id, "Ann", "en"); err != nil {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		tests := []struct {
+			name      string
+			fn        func(ctx context.Context, tx *store.DB, id int64) error
+			wantErr   error
+			wantOuter bool // user id is kept
+			wantInner bool // user id+1 is kept
+		}{
+			{
+				name: "commit keeps the writes",
+				fn: func(ctx context.Context, tx *store.DB, id int64) error {
+					_, err := tx.TouchUser(ctx, id, "Ann", "en")
 					return err
-				}
-				return errRollback
+				},
+				wantOuter: true,
 			},
-			wantErr: errRollback,
-		},
-		{
-			name: "nested rollback keeps the outer writes",
-			fn: func(ctx context.Context, tx *store.DB, id int64) error {
-				if _, err := tx.TouchUser(ctx, id, "Ann", "en"); err != nil {
-					return err
-				}
-				inner := tx.InTx(ctx, func(tx *store.DB) error {
-					if _, err := tx.TouchUser(ctx, id+1, "Bob", "en"); err != nil {
+			{
+				name: "error rolls back",
+				fn: func(ctx context.Context, tx *store.DB, id int64) error {
+					if _, err := tx.TouchUser(ctx, id, "Ann", "en"); err != nil {
 						return err
 					}
 					return errRollback
-				})
-				if !errors.Is(inner, errRollback) {
-					return fmt.Errorf("inner InTx: got %v, want %v", inner, errRollback)
-				}
-				return nil
+				},
+				wantErr: errRollback,
 			},
-			wantOuter: true,
-		},
-		{
-			name: "nested commit",
-			fn: func(ctx context.Context, tx *store.DB, id int64) error {
-				if _, err := tx.TouchUser(ctx, id, "Ann", "en"); err != nil {
-					return err
-				}
-				return tx.InTx(ctx, func(tx *store.DB) error {
-					_, err := tx.TouchUser(ctx, id+1, "Bob", "en")
-					return err
-				})
+			{
+				name: "nested rollback keeps the outer writes",
+				fn: func(ctx context.Context, tx *store.DB, id int64) error {
+					if _, err := tx.TouchUser(ctx, id, "Ann", "en"); err != nil {
+						return err
+					}
+					inner := tx.InTx(ctx, func(tx *store.DB) error {
+						if _, err := tx.TouchUser(ctx, id+1, "Bob", "en"); err != nil {
+							return err
+						}
+						return errRollback
+					})
+					if !errors.Is(inner, errRollback) {
+						return fmt.Errorf("inner InTx: got %v, want %v", inner, errRollback)
+					}
+					return nil
+				},
+				wantOuter: true,
 			},
-			wantOuter: true, wantInner: true,
-		},
-	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := t.Context()
-			id := int64(10 * (i + 1))
-			err := db.InTx(ctx, func(tx *store.DB) error { return tt.fn(ctx, tx, id) })
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("InTx: got %v, want %v", err, tt.wantErr)
-			}
-			for uid, want := range map[int64]bool{id: tt.wantOuter, id + 1: tt.wantInner} {
-				_, err := db.UserByID(ctx, uid)
-				if err != nil && !errors.Is(err, store.ErrNotFound) {
-					t.Fatalf("UserByID(%d): %v", uid, err)
+			{
+				name: "nested commit",
+				fn: func(ctx context.Context, tx *store.DB, id int64) error {
+					if _, err := tx.TouchUser(ctx, id, "Ann", "en"); err != nil {
+						return err
+					}
+					return tx.InTx(ctx, func(tx *store.DB) error {
+						_, err := tx.TouchUser(ctx, id+1, "Bob", "en")
+						return err
+					})
+				},
+				wantOuter: true, wantInner: true,
+			},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				ctx := t.Context()
+				id := int64(10 * (i + 1))
+				err := db.InTx(ctx, func(tx *store.DB) error { return tt.fn(ctx, tx, id) })
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("InTx: got %v, want %v", err, tt.wantErr)
 				}
-				if got := err == nil; got != want {
-					t.Errorf("user %d kept: got %v, want %v", uid, got, want)
+				for uid, want := range map[int64]bool{id: tt.wantOuter, id + 1: tt.wantInner} {
+					_, err := db.UserByID(ctx, uid)
+					if err != nil && !errors.Is(err, store.ErrNotFound) {
+						t.Fatalf("UserByID(%d): %v", uid, err)
+					}
+					if got := err == nil; got != want {
+						t.Errorf("user %d kept: got %v, want %v", uid, got, want)
+					}
 				}
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 func TestPing(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storetest.DB(t)
-	if err := db.Ping(ctx); err != nil {
-		t.Errorf("Ping: got %v, want nil", err)
-	}
-	err := db.InTx(ctx, func(tx *store.DB) error { return tx.Ping(ctx) })
-	if err == nil {
-		t.Errorf("Ping inside a transaction: got nil, want an error")
-	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if err := db.Ping(ctx); err != nil {
+			t.Errorf("Ping: got %v, want nil", err)
+		}
+		err := db.InTx(ctx, func(tx *store.DB) error { return tx.Ping(ctx) })
+		if err == nil {
+			t.Errorf("Ping inside a transaction: got nil, want an error")
+		}
+	})
 }
 
 func TestOpenFails(t *testing.T) {

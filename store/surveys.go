@@ -79,7 +79,7 @@ func (db *DB) CreateSurvey(ctx context.Context, s Survey, posterHash []byte) (Su
 // SurveyByID returns one survey; forUpdate locks it for the rest of the transaction.
 func (db *DB) SurveyByID(ctx context.Context, id int64, forUpdate bool) (Survey, error) {
 	q := `SELECT ` + surveyColumns + ` FROM surveys WHERE id = $1`
-	if forUpdate {
+	if forUpdate && !db.lite { // SQLite: the transaction holds the write lock already
 		q += ` FOR UPDATE`
 	}
 	return collectOne[Survey](ctx, db, q, id)
@@ -97,7 +97,10 @@ func (db *DB) SurveysOf(ctx context.Context, regionIDs []int64, closedSince time
 	const q = `SELECT ` + surveyColumns + ` FROM surveys
 		WHERE region_id = ANY($1) AND (closed_at IS NULL OR closed_at >= $2)
 		ORDER BY closed_at IS NULL DESC, coalesce(closed_at, closes_at) DESC, id DESC LIMIT $3`
-	return collect[Survey](ctx, db, q, regionIDs, closedSince, limit)
+	const qLite = `SELECT ` + surveyColumns + ` FROM surveys
+		WHERE region_id IN (SELECT value FROM json_each($1)) AND (closed_at IS NULL OR closed_at >= $2)
+		ORDER BY closed_at IS NULL DESC, coalesce(closed_at, closes_at) DESC, id DESC LIMIT $3`
+	return collect[Survey](ctx, db, db.pick(q, qLite), regionIDs, closedSince, limit)
 }
 
 // DueSurveys returns the surveys still open whose closing time has come by now, the
@@ -137,6 +140,15 @@ func (db *DB) IssueSlips(ctx context.Context, surveyID int64, hashes [][]byte) (
 	err := db.InTx(ctx, func(tx *DB) error {
 		if err := tx.q.QueryRow(ctx, bump, surveyID, len(hashes)).Scan(&before); err != nil {
 			return interpret(err)
+		}
+		if tx.lite { // no arrays in SQLite: one row at a time
+			const addLite = `INSERT INTO survey_slips (survey_id, number, token_hash) VALUES ($1, $2, $3)`
+			for i, h := range hashes {
+				if _, err := tx.q.Exec(ctx, addLite, surveyID, before+i+1, h); err != nil {
+					return interpret(err)
+				}
+			}
+			return nil
 		}
 		_, err := tx.q.Exec(ctx, add, surveyID, before, hashes)
 		return interpret(err)
@@ -285,6 +297,14 @@ func (db *DB) CastBallot(ctx context.Context, surveyID int64, p Proof, b Ballot,
 // in random order, so that all of them carry this transaction's id and none sits where
 // the order of answering put it.
 func (db *DB) scatter(ctx context.Context, surveyID int64) error {
+	if db.lite {
+		for _, table := range []string{"survey_ballots", "survey_comments", "survey_slips", "survey_voters"} {
+			if err := db.scatterLite(ctx, table, surveyID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for _, q := range []string{
 		`WITH gone AS (DELETE FROM survey_ballots WHERE survey_id = $1 RETURNING *)
 			INSERT INTO survey_ballots SELECT * FROM gone ORDER BY random()`,
@@ -294,6 +314,23 @@ func (db *DB) scatter(ctx context.Context, surveyID int64) error {
 			INSERT INTO survey_slips SELECT * FROM gone ORDER BY random()`,
 		`WITH gone AS (DELETE FROM survey_voters WHERE survey_id = $1 RETURNING *)
 			INSERT INTO survey_voters SELECT * FROM gone ORDER BY random()`,
+	} {
+		if _, err := db.q.Exec(ctx, q, surveyID); err != nil {
+			return fmt.Errorf("scatter survey %d: %w", surveyID, err)
+		}
+	}
+	return nil
+}
+
+// scatterLite rewrites the survey's rows of table in random order on SQLite, which has
+// no DELETE in a WITH: through a temporary table, in the caller's transaction. The
+// rows get new rowids in random order.
+func (db *DB) scatterLite(ctx context.Context, table string, surveyID int64) error {
+	for _, q := range []string{
+		`CREATE TEMP TABLE scatter AS SELECT * FROM ` + table + ` WHERE survey_id = $1`,
+		`DELETE FROM ` + table + ` WHERE survey_id = $1`,
+		`INSERT INTO ` + table + ` SELECT * FROM temp.scatter ORDER BY random()`,
+		`DROP TABLE temp.scatter`,
 	} {
 		if _, err := db.q.Exec(ctx, q, surveyID); err != nil {
 			return fmt.Errorf("scatter survey %d: %w", surveyID, err)
@@ -355,6 +392,9 @@ func (db *DB) AddFollower(ctx context.Context, surveyID, chatID int64) error {
 		if _, err := tx.q.Exec(ctx, add, surveyID, chatID); err != nil {
 			return fmt.Errorf("add follower: %w", interpret(err))
 		}
+		if tx.lite {
+			return tx.scatterLite(ctx, "survey_followers", surveyID)
+		}
 		if _, err := tx.q.Exec(ctx, scatter, surveyID); err != nil {
 			return fmt.Errorf("add follower: %w", err)
 		}
@@ -386,6 +426,16 @@ func (db *DB) QueueSurveyNotices(ctx context.Context, replies []json.RawMessage)
 	if len(replies) == 0 {
 		return nil
 	}
+	if db.lite { // no arrays in SQLite: one row at a time, in one transaction
+		return db.InTx(ctx, func(tx *DB) error {
+			for _, r := range replies {
+				if _, err := tx.q.Exec(ctx, `INSERT INTO survey_notices (reply) VALUES ($1)`, r); err != nil {
+					return fmt.Errorf("queue survey notices: %w", err)
+				}
+			}
+			return nil
+		})
+	}
 	if _, err := db.q.Exec(ctx, q, replies); err != nil {
 		return fmt.Errorf("queue survey notices: %w", err)
 	}
@@ -398,7 +448,11 @@ func (db *DB) TakeSurveyNotices(ctx context.Context, limit int) ([]json.RawMessa
 	const q = `DELETE FROM survey_notices WHERE id IN (
 			SELECT id FROM survey_notices ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
 		RETURNING id, reply`
-	rows, err := db.q.Query(ctx, q, limit)
+	// SQLite: one statement writes at a time, so no two takers get one notice.
+	const qLite = `DELETE FROM survey_notices WHERE id IN (
+			SELECT id FROM survey_notices ORDER BY id LIMIT $1)
+		RETURNING id, reply`
+	rows, err := db.q.Query(ctx, db.pick(q, qLite), limit)
 	if err != nil {
 		return nil, fmt.Errorf("take survey notices: %w", err)
 	}

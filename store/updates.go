@@ -38,9 +38,31 @@ func (db *DB) ClaimReplies(ctx context.Context, updateID int64) (json.RawMessage
 		UPDATE processed_updates p SET sent_at = now(), replies = '[]'
 		FROM old WHERE p.update_id = old.update_id
 		RETURNING old.replies`
+	if db.lite {
+		return db.claimRepliesLite(ctx, updateID)
+	}
 	var out json.RawMessage
 	if err := db.q.QueryRow(ctx, q, updateID).Scan(&out); err != nil {
 		return nil, interpret(err)
+	}
+	return out, nil
+}
+
+// claimRepliesLite is ClaimReplies on SQLite, whose RETURNING sees only the new row:
+// read, then clear, in one transaction (which holds the write lock).
+func (db *DB) claimRepliesLite(ctx context.Context, updateID int64) (json.RawMessage, error) {
+	var out json.RawMessage
+	err := db.InTx(ctx, func(tx *DB) error {
+		const read = `SELECT replies FROM processed_updates WHERE update_id = $1 AND sent_at IS NULL`
+		if err := tx.q.QueryRow(ctx, read, updateID).Scan(&out); err != nil {
+			return interpret(err)
+		}
+		const clear = `UPDATE processed_updates SET sent_at = now(), replies = '[]' WHERE update_id = $1`
+		_, err := tx.q.Exec(ctx, clear, updateID)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -17,25 +17,26 @@ import (
 func TestMarkProcessed(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storetest.DB(t)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
 
-	if done, err := db.Processed(ctx, 7); err != nil || done {
-		t.Fatalf("Processed before marking: got %v, %v, want false, nil", done, err)
-	}
-	fresh, err := db.MarkProcessed(ctx, 7)
-	if err != nil || !fresh {
-		t.Fatalf("first MarkProcessed: got %v, %v, want true, nil", fresh, err)
-	}
-	fresh, err = db.MarkProcessed(ctx, 7)
-	if err != nil || fresh {
-		t.Errorf("second MarkProcessed: got %v, %v, want false, nil", fresh, err)
-	}
-	if done, err := db.Processed(ctx, 7); err != nil || !done {
-		t.Errorf("Processed: got %v, %v, want true, nil", done, err)
-	}
-	if done, err := db.Processed(ctx, 8); err != nil || done {
-		t.Errorf("Processed of another update: got %v, %v, want false, nil", done, err)
-	}
+		if done, err := db.Processed(ctx, 7); err != nil || done {
+			t.Fatalf("Processed before marking: got %v, %v, want false, nil", done, err)
+		}
+		fresh, err := db.MarkProcessed(ctx, 7)
+		if err != nil || !fresh {
+			t.Fatalf("first MarkProcessed: got %v, %v, want true, nil", fresh, err)
+		}
+		fresh, err = db.MarkProcessed(ctx, 7)
+		if err != nil || fresh {
+			t.Errorf("second MarkProcessed: got %v, %v, want false, nil", fresh, err)
+		}
+		if done, err := db.Processed(ctx, 7); err != nil || !done {
+			t.Errorf("Processed: got %v, %v, want true, nil", done, err)
+		}
+		if done, err := db.Processed(ctx, 8); err != nil || done {
+			t.Errorf("Processed of another update: got %v, %v, want false, nil", done, err)
+		}
+	})
 }
 
 func TestMarkProcessedInTx(t *testing.T) {
@@ -48,38 +49,39 @@ func TestMarkProcessedInTx(t *testing.T) {
 		{name: "commit", txErr: nil, wantDone: true},
 		{name: "rollback", txErr: errRollback, wantDone: false},
 	}
-	db := storetest.DB(t)
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := t.Context()
-			updateID := int64(i + 1)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				ctx := t.Context()
+				updateID := int64(i + 1)
 
-			err := db.InTx(ctx, func(tx *store.DB) error {
-				fresh, err := tx.MarkProcessed(ctx, updateID)
-				if err != nil || !fresh {
-					t.Errorf("MarkProcessed: got %v, %v, want true, nil", fresh, err)
+				err := db.InTx(ctx, func(tx *store.DB) error {
+					fresh, err := tx.MarkProcessed(ctx, updateID)
+					if err != nil || !fresh {
+						t.Errorf("MarkProcessed: got %v, %v, want true, nil", fresh, err)
+					}
+					if done, err := tx.Processed(ctx, updateID); err != nil || !done {
+						t.Errorf("Processed inside the transaction: got %v, %v, want true, nil", done, err)
+					}
+					if done, err := db.Processed(ctx, updateID); err != nil || done {
+						t.Errorf("Processed outside before commit: got %v, %v, want false, nil", done, err)
+					}
+					return tt.txErr
+				})
+				if !errors.Is(err, tt.txErr) {
+					t.Fatalf("InTx: got %v, want %v", err, tt.txErr)
 				}
-				if done, err := tx.Processed(ctx, updateID); err != nil || !done {
-					t.Errorf("Processed inside the transaction: got %v, %v, want true, nil", done, err)
+				if done, err := db.Processed(ctx, updateID); err != nil || done != tt.wantDone {
+					t.Errorf("Processed after InTx: got %v, %v, want %v, nil", done, err, tt.wantDone)
 				}
-				if done, err := db.Processed(ctx, updateID); err != nil || done {
-					t.Errorf("Processed outside before commit: got %v, %v, want false, nil", done, err)
+				fresh, err := db.MarkProcessed(ctx, updateID)
+				if err != nil || fresh == tt.wantDone {
+					t.Errorf("MarkProcessed after InTx: got %v, %v, want %v, nil", fresh, err, !tt.wantDone)
 				}
-				return tt.txErr
 			})
-			if !errors.Is(err, tt.txErr) {
-				t.Fatalf("InTx: got %v, want %v", err, tt.txErr)
-			}
-			if done, err := db.Processed(ctx, updateID); err != nil || done != tt.wantDone {
-				t.Errorf("Processed after InTx: got %v, %v, want %v, nil", done, err, tt.wantDone)
-			}
-			fresh, err := db.MarkProcessed(ctx, updateID)
-			if err != nil || fresh == tt.wantDone {
-				t.Errorf("MarkProcessed after InTx: got %v, %v, want %v, nil", fresh, err, !tt.wantDone)
-			}
-		})
-	}
+		}
+	})
 }
 
 // waitBlocked waits until a session is blocked by another while holding a lock on this
@@ -99,6 +101,9 @@ func waitBlocked(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 }
 
+// TestMarkProcessedConcurrent is Postgres only: it watches pg_locks for the second
+// marker to wait on the first. On SQLite the second transaction cannot even begin
+// while the first holds the write lock (TestInTxSerialisesWriters covers that).
 func TestMarkProcessedConcurrent(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -167,154 +172,159 @@ func TestMarkProcessedConcurrent(t *testing.T) {
 func TestClaimReplies(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db, url := storetest.DBURL(t)
-	replies := json.RawMessage(`[{"chat_id": 5, "text": "已签到"}, {"chat_id": 5, "text": "谢谢"}]`)
+	storetest.EachURL(t, func(t *testing.T, db *store.DB, url string) {
+		replies := json.RawMessage(`[{"chat_id": 5, "text": "已签到"}, {"chat_id": 5, "text": "谢谢"}]`)
 
-	err := db.InTx(ctx, func(tx *store.DB) error {
-		if _, err := tx.MarkProcessed(ctx, 7); err != nil {
-			return err
+		err := db.InTx(ctx, func(tx *store.DB) error {
+			if _, err := tx.MarkProcessed(ctx, 7); err != nil {
+				return err
+			}
+			return tx.SetReplies(ctx, 7, replies)
+		})
+		if err != nil {
+			t.Fatalf("MarkProcessed and SetReplies: %v", err)
 		}
-		return tx.SetReplies(ctx, 7, replies)
+
+		got, err := db.ClaimReplies(ctx, 7)
+		if err != nil {
+			t.Fatalf("ClaimReplies: got %v, want nil", err)
+		}
+		if !jsonEqual(t, got, replies) {
+			t.Errorf("ClaimReplies: got %s, want %s", got, replies)
+		}
+		if got, err := db.ClaimReplies(ctx, 7); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("second ClaimReplies: got %s, %v, want %v", got, err, store.ErrNotFound)
+		}
+		if got, err := db.ClaimReplies(ctx, 8); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ClaimReplies of an unknown update: got %s, %v, want %v", got, err, store.ErrNotFound)
+		}
+
+		// The marker keeps no trace of who was answered.
+		var kept string
+		var sent bool
+		pool := store.Raw(db)
+		err = pool.QueryRow(ctx, `SELECT CAST(replies AS text), sent_at IS NOT NULL FROM processed_updates WHERE update_id = 7`).Scan(&kept, &sent)
+		if err != nil {
+			t.Fatalf("read marker: %v", err)
+		}
+		if kept != "[]" || !sent {
+			t.Errorf("marker after claim: got replies %s, sent %v, want [], true", kept, sent)
+		}
+		if done, err := db.Processed(ctx, 7); err != nil || !done {
+			t.Errorf("Processed after claim: got %v, %v, want true, nil", done, err)
+		}
 	})
-	if err != nil {
-		t.Fatalf("MarkProcessed and SetReplies: %v", err)
-	}
-
-	got, err := db.ClaimReplies(ctx, 7)
-	if err != nil {
-		t.Fatalf("ClaimReplies: got %v, want nil", err)
-	}
-	if !jsonEqual(t, got, replies) {
-		t.Errorf("ClaimReplies: got %s, want %s", got, replies)
-	}
-	if got, err := db.ClaimReplies(ctx, 7); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("second ClaimReplies: got %s, %v, want %v", got, err, store.ErrNotFound)
-	}
-	if got, err := db.ClaimReplies(ctx, 8); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("ClaimReplies of an unknown update: got %s, %v, want %v", got, err, store.ErrNotFound)
-	}
-
-	// The marker keeps no trace of who was answered.
-	var kept string
-	var sent bool
-	pool := pgPool(t, url)
-	err = pool.QueryRow(ctx, `SELECT replies::text, sent_at IS NOT NULL FROM processed_updates WHERE update_id = 7`).Scan(&kept, &sent)
-	if err != nil {
-		t.Fatalf("read marker: %v", err)
-	}
-	if kept != "[]" || !sent {
-		t.Errorf("marker after claim: got replies %s, sent %v, want [], true", kept, sent)
-	}
-	if done, err := db.Processed(ctx, 7); err != nil || !done {
-		t.Errorf("Processed after claim: got %v, %v, want true, nil", done, err)
-	}
 }
 
 func TestClaimRepliesWithoutReplies(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storetest.DB(t)
-	if _, err := db.MarkProcessed(ctx, 7); err != nil {
-		t.Fatalf("MarkProcessed: %v", err)
-	}
-	got, err := db.ClaimReplies(ctx, 7)
-	if err != nil || !jsonEqual(t, got, []byte(`[]`)) {
-		t.Errorf("ClaimReplies: got %s, %v, want [], nil", got, err)
-	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if _, err := db.MarkProcessed(ctx, 7); err != nil {
+			t.Fatalf("MarkProcessed: %v", err)
+		}
+		got, err := db.ClaimReplies(ctx, 7)
+		if err != nil || !jsonEqual(t, got, []byte(`[]`)) {
+			t.Errorf("ClaimReplies: got %s, %v, want [], nil", got, err)
+		}
+	})
 }
 
 func TestClaimRepliesConcurrent(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), concurrentTimeout)
 	defer cancel()
-	db := storetest.DB(t)
-	if _, err := db.MarkProcessed(ctx, 7); err != nil {
-		t.Fatalf("MarkProcessed: %v", err)
-	}
-	if err := db.SetReplies(ctx, 7, json.RawMessage(`[{"text":"hi"}]`)); err != nil {
-		t.Fatalf("SetReplies: %v", err)
-	}
-
-	const claimers = 10
-	errs := make([]error, claimers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range claimers {
-		wg.Go(func() {
-			<-start
-			_, errs[i] = db.ClaimReplies(ctx, 7)
-		})
-	}
-	close(start)
-	wg.Wait()
-
-	var ok, notFound int
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, store.ErrNotFound):
-			notFound++
-		default:
-			t.Errorf("ClaimReplies: got %v, want nil or %v", err, store.ErrNotFound)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if _, err := db.MarkProcessed(ctx, 7); err != nil {
+			t.Fatalf("MarkProcessed: %v", err)
 		}
-	}
-	if ok != 1 || notFound != claimers-1 {
-		t.Errorf("claims: got %d ok and %d not found, want 1 and %d", ok, notFound, claimers-1)
-	}
+		if err := db.SetReplies(ctx, 7, json.RawMessage(`[{"text":"hi"}]`)); err != nil {
+			t.Fatalf("SetReplies: %v", err)
+		}
+
+		const claimers = 10
+		errs := make([]error, claimers)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range claimers {
+			wg.Go(func() {
+				<-start
+				_, errs[i] = db.ClaimReplies(ctx, 7)
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		var ok, notFound int
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, store.ErrNotFound):
+				notFound++
+			default:
+				t.Errorf("ClaimReplies: got %v, want nil or %v", err, store.ErrNotFound)
+			}
+		}
+		if ok != 1 || notFound != claimers-1 {
+			t.Errorf("claims: got %d ok and %d not found, want 1 and %d", ok, notFound, claimers-1)
+		}
+	})
 }
 
 func TestAddDeadLetter(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storetest.DB(t)
-	d := store.DeadLetter{
-		UpdateID: 99, Kind: "message", Attempts: 5, LastError: "handle: boom",
-		Payload: json.RawMessage(`{"update_id": 99, "message": {"text": "/start"}}`),
-	}
-	if err := db.AddDeadLetter(ctx, d); err != nil {
-		t.Fatalf("AddDeadLetter: got %v, want nil", err)
-	}
-	if done, err := db.Processed(ctx, 99); err != nil || !done {
-		t.Errorf("Processed: got %v, %v, want true, nil", done, err)
-	}
-	if fresh, err := db.MarkProcessed(ctx, 99); err != nil || fresh {
-		t.Errorf("MarkProcessed after AddDeadLetter: got %v, %v, want false, nil", fresh, err)
-	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		d := store.DeadLetter{
+			UpdateID: 99, Kind: "message", Attempts: 5, LastError: "handle: boom",
+			Payload: json.RawMessage(`{"update_id": 99, "message": {"text": "/start"}}`),
+		}
+		if err := db.AddDeadLetter(ctx, d); err != nil {
+			t.Fatalf("AddDeadLetter: got %v, want nil", err)
+		}
+		if done, err := db.Processed(ctx, 99); err != nil || !done {
+			t.Errorf("Processed: got %v, %v, want true, nil", done, err)
+		}
+		if fresh, err := db.MarkProcessed(ctx, 99); err != nil || fresh {
+			t.Errorf("MarkProcessed after AddDeadLetter: got %v, %v, want false, nil", fresh, err)
+		}
 
-	again := d
-	again.Attempts, again.LastError = 6, "handle: boom again"
-	if err := db.AddDeadLetter(ctx, again); err != nil {
-		t.Errorf("AddDeadLetter again: got %v, want nil", err)
-	}
+		again := d
+		again.Attempts, again.LastError = 6, "handle: boom again"
+		if err := db.AddDeadLetter(ctx, again); err != nil {
+			t.Errorf("AddDeadLetter again: got %v, want nil", err)
+		}
 
-	got, err := db.DeadLetters(ctx)
-	if err != nil {
-		t.Fatalf("DeadLetters: %v", err)
-	}
-	if len(got) != 1 {
-		t.Fatalf("DeadLetters: got %d rows %+v, want 1", len(got), got)
-	}
-	g := got[0]
-	if g.UpdateID != d.UpdateID || g.Kind != d.Kind || g.Attempts != d.Attempts || g.LastError != d.LastError ||
-		!jsonEqual(t, g.Payload, d.Payload) {
-		t.Errorf("DeadLetters[0]: got %+v (payload %s), want %+v (payload %s)", g, g.Payload, d, d.Payload)
-	}
+		got, err := db.DeadLetters(ctx)
+		if err != nil {
+			t.Fatalf("DeadLetters: %v", err)
+		}
+		if len(got) != 1 {
+			t.Fatalf("DeadLetters: got %d rows %+v, want 1", len(got), got)
+		}
+		g := got[0]
+		if g.UpdateID != d.UpdateID || g.Kind != d.Kind || g.Attempts != d.Attempts || g.LastError != d.LastError ||
+			!jsonEqual(t, g.Payload, d.Payload) {
+			t.Errorf("DeadLetters[0]: got %+v (payload %s), want %+v (payload %s)", g, g.Payload, d, d.Payload)
+		}
+	})
 }
 
 func TestAddDeadLetterOfProcessedUpdate(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	db := storetest.DB(t)
-	if _, err := db.MarkProcessed(ctx, 99); err != nil {
-		t.Fatalf("MarkProcessed: %v", err)
-	}
-	d := store.DeadLetter{UpdateID: 99, Kind: "message", Attempts: 1, LastError: "x", Payload: json.RawMessage(`{}`)}
-	if err := db.AddDeadLetter(ctx, d); err != nil {
-		t.Errorf("AddDeadLetter of a processed update: got %v, want nil", err)
-	}
-	got, err := db.DeadLetters(ctx)
-	if err != nil || len(got) != 0 {
-		t.Errorf("DeadLetters: got %+v, %v, want none", got, err)
-	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		if _, err := db.MarkProcessed(ctx, 99); err != nil {
+			t.Fatalf("MarkProcessed: %v", err)
+		}
+		d := store.DeadLetter{UpdateID: 99, Kind: "message", Attempts: 1, LastError: "x", Payload: json.RawMessage(`{}`)}
+		if err := db.AddDeadLetter(ctx, d); err != nil {
+			t.Errorf("AddDeadLetter of a processed update: got %v, want nil", err)
+		}
+		got, err := db.DeadLetters(ctx)
+		if err != nil || len(got) != 0 {
+			t.Errorf("DeadLetters: got %+v, %v, want none", got, err)
+		}
+	})
 }

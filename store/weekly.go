@@ -95,7 +95,7 @@ func (db *DB) WeeklyUpdateOf(ctx context.Context, regionID int64, monday time.Ti
 // WeeklyUpdateByID returns one update; forUpdate locks it until the transaction ends,
 // so edits, submissions and a supervisor's verdict happen one after the other.
 func (db *DB) WeeklyUpdateByID(ctx context.Context, id int64, forUpdate bool) (WeeklyUpdate, error) {
-	if forUpdate {
+	if forUpdate && !db.lite { // SQLite: the transaction holds the write lock already
 		if _, err := db.q.Exec(ctx, `SELECT 1 FROM weekly_updates WHERE id = $1 FOR UPDATE`, id); err != nil {
 			return WeeklyUpdate{}, fmt.Errorf("lock weekly update %d: %w", id, err)
 		}
@@ -122,7 +122,10 @@ func (db *DB) SetWeeklySection(ctx context.Context, id int64, section, text stri
 	const q = `UPDATE weekly_updates SET sections = sections || jsonb_build_object($2::text, $3::text),
 			edited_at = $4, edited_by = $5
 		WHERE id = $1`
-	tag, err := db.q.Exec(ctx, q, id, section, text, at, by)
+	const qLite = `UPDATE weekly_updates SET sections = json_patch(sections, json_object($2, $3)),
+			edited_at = $4, edited_by = $5
+		WHERE id = $1`
+	tag, err := db.q.Exec(ctx, db.pick(q, qLite), id, section, text, at, by)
 	if err != nil {
 		return fmt.Errorf("set weekly section: %w", err)
 	}
@@ -179,7 +182,7 @@ func (db *DB) WeeklyVersions(ctx context.Context, updateID int64) ([]WeeklyVersi
 // MarkWeeklyRead records that a supervisor read a version. Only the latest version,
 // neither read nor sent back, can be marked: anything else is ErrConflict.
 func (db *DB) MarkWeeklyRead(ctx context.Context, updateID int64, version int32, by int64, at time.Time) error {
-	const q = `UPDATE weekly_update_versions v SET read_at = $3, read_by = $4
+	const q = `UPDATE weekly_update_versions AS v SET read_at = $3, read_by = $4
 		FROM weekly_updates u
 		WHERE v.update_id = $1 AND v.version = $2 AND u.id = v.update_id AND u.version = v.version
 			AND v.read_at IS NULL AND v.returned_at IS NULL`
@@ -190,7 +193,7 @@ func (db *DB) MarkWeeklyRead(ctx context.Context, updateID int64, version int32,
 // Only the latest version, neither read nor sent back, can be: anything else is
 // ErrConflict.
 func (db *DB) ReturnWeeklyUpdate(ctx context.Context, updateID int64, version int32, by int64, at time.Time, comment string) error {
-	const q = `UPDATE weekly_update_versions v SET returned_at = $3, returned_by = $4, return_comment = $5
+	const q = `UPDATE weekly_update_versions AS v SET returned_at = $3, returned_by = $4, return_comment = $5
 		FROM weekly_updates u
 		WHERE v.update_id = $1 AND v.version = $2 AND u.id = v.update_id AND u.version = v.version
 			AND v.read_at IS NULL AND v.returned_at IS NULL`
@@ -213,7 +216,9 @@ func (db *DB) weeklyVerdict(ctx context.Context, q, what string, args ...any) er
 // an update have no row.
 func (db *DB) WeeklyUpdatesOf(ctx context.Context, regionIDs []int64, from, to time.Time) ([]WeeklyUpdate, error) {
 	const q = weeklyUpdateSelect + ` WHERE u.region_id = ANY($1) AND u.week BETWEEN $2 AND $3 ORDER BY u.region_id, u.week`
-	return collect[WeeklyUpdate](ctx, db, q, regionIDs, from.Format(time.DateOnly), to.Format(time.DateOnly))
+	const qLite = weeklyUpdateSelect + ` WHERE u.region_id IN (SELECT value FROM json_each($1))
+		AND u.week BETWEEN $2 AND $3 ORDER BY u.region_id, u.week`
+	return collect[WeeklyUpdate](ctx, db, db.pick(q, qLite), regionIDs, from.Format(time.DateOnly), to.Format(time.DateOnly))
 }
 
 // WeeklyNote is a note a team member added to a week's draft.
@@ -266,7 +271,8 @@ type ProblemCount struct {
 func (db *DB) ProblemCounts(ctx context.Context, regionIDs []int64, from, to, asOf, overdueFrom time.Time) ([]ProblemCount, error) {
 	// The history's actions for a fix and a verification are those the handlers
 	// record; the problem's own timestamps cover records made without history.
-	const q = `
+	problemCountsIn := db.pick("p.region_id = ANY($1)", "p.region_id IN (SELECT value FROM json_each($1))")
+	q := `
 		WITH c AS (
 			SELECT p.region_id, p.category,
 				p.reported_at >= $2 AND p.reported_at < $3 AS reported,
@@ -280,13 +286,13 @@ func (db *DB) ProblemCounts(ctx context.Context, regionIDs []int64, from, to, as
 						ORDER BY h.at DESC, h.id DESC LIMIT 1)
 					ELSE p.status END) IN ('assigned', 'in_progress') AS overdue
 			FROM problems p
-			WHERE p.region_id = ANY($1) AND p.reported_at < $3
+			WHERE ` + problemCountsIn + ` AND p.reported_at < $3
 		)
 		SELECT region_id, category,
-			count(*) FILTER (WHERE reported)::int AS reported,
-			count(*) FILTER (WHERE resolved)::int AS resolved,
-			count(*) FILTER (WHERE verified)::int AS verified,
-			count(*) FILTER (WHERE overdue)::int AS overdue
+			CAST(count(*) FILTER (WHERE reported) AS int) AS reported,
+			CAST(count(*) FILTER (WHERE resolved) AS int) AS resolved,
+			CAST(count(*) FILTER (WHERE verified) AS int) AS verified,
+			CAST(count(*) FILTER (WHERE overdue) AS int) AS overdue
 		FROM c
 		GROUP BY region_id, category
 		HAVING count(*) FILTER (WHERE reported OR resolved OR verified OR overdue) > 0

@@ -1,5 +1,6 @@
-// Package storetest gives each test its own migrated Postgres schema and its own Redis
-// key prefix, so tests that touch records run in parallel against the real services.
+// Package storetest gives each test its own migrated Postgres schema (or SQLite file)
+// and its own Redis key prefix (or state file), so tests that touch records run in
+// parallel against the real services. Each and EachState run a test on both backends.
 //
 // The services are found through ZHUCUN_TEST_DATABASE_URL (default
 // postgres://127.0.0.1:5432/test?sslmode=disable) and ZHUCUN_TEST_REDIS_URL (default
@@ -12,6 +13,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -134,4 +136,50 @@ func State(t testing.TB, ttl time.Duration) *store.State {
 	t.Helper()
 	rdb, prefix := Redis(t)
 	return store.NewState(rdb, prefix, ttl)
+}
+
+// Each runs body as two subtests, "postgres" and "sqlite", each on a fresh migrated
+// store of that backend: the conformance of the two backends. The subtests run one
+// after the other (the test around them runs in parallel with others).
+func Each(t *testing.T, body func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	EachURL(t, func(t *testing.T, db *store.DB, _ string) { body(t, db) })
+}
+
+// EachURL is Each that also gives the DATABASE_URL of the store (a SQLite file's path),
+// for code that opens its own connections.
+func EachURL(t *testing.T, body func(t *testing.T, db *store.DB, url string)) {
+	t.Helper()
+	t.Run("postgres", func(t *testing.T) {
+		db, u := DBURL(t)
+		body(t, db, u)
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		db, u := SQLiteURL(t)
+		body(t, db, u)
+	})
+}
+
+// SQLite opens a store on a fresh migrated SQLite file; it is closed when the test ends.
+func SQLite(t testing.TB) *store.DB {
+	t.Helper()
+	db, _ := SQLiteURL(t)
+	return db
+}
+
+// SQLiteURL is SQLite that also returns the file's path.
+func SQLiteURL(t testing.TB) (*store.DB, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "zhucun.db")
+	db, err := store.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	t.Cleanup(db.Close)
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	return db, path
 }
