@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,11 +25,15 @@ type Conversation struct {
 // Active reports whether the chat is inside a flow.
 func (c Conversation) Active() bool { return c.Flow != "" }
 
-// State keeps conversations in Redis under a key prefix, each for TTL after its last save.
+// State keeps conversations, each for TTL after its last save: in Redis under a key
+// prefix (NewState), or embedded in a SQLite file (OpenEmbeddedState). The two behave
+// alike: the same versioned compare-and-set, the same TTL, the same draft photos.
 type State struct {
 	rdb    redis.UniversalClient
 	prefix string
 	ttl    time.Duration
+
+	lite *sql.DB // the embedded backend, when rdb is nil
 }
 
 // NewState returns conversation state on rdb. Keys start with prefix ("zhucun:" in
@@ -55,8 +60,16 @@ func OpenRedis(ctx context.Context, url string) (*redis.Client, error) {
 	return rdb, nil
 }
 
-// Ping checks that Redis answers.
-func (s *State) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+// Ping checks that Redis (or the embedded file) answers.
+func (s *State) Ping(ctx context.Context) error {
+	if s.lite != nil {
+		return s.lite.PingContext(ctx)
+	}
+	return s.rdb.Ping(ctx).Err()
+}
+
+// Embedded reports whether the state is kept in a SQLite file.
+func (s *State) Embedded() bool { return s.lite != nil }
 
 func (s *State) key(chatID int64) string {
 	return s.prefix + "conv:" + strconv.FormatInt(chatID, 10)
@@ -65,6 +78,9 @@ func (s *State) key(chatID int64) string {
 // Load returns the chat's conversation; a chat in no flow gets the zero Conversation
 // with the version of its last save (0 if none).
 func (s *State) Load(ctx context.Context, chatID int64) (Conversation, error) {
+	if s.lite != nil {
+		return s.loadLite(ctx, chatID)
+	}
 	b, err := s.rdb.Get(ctx, s.key(chatID)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return Conversation{}, nil
@@ -99,6 +115,9 @@ func (s *State) Save(ctx context.Context, chatID int64, c Conversation) (Convers
 	if err != nil {
 		return c, fmt.Errorf("save conversation: %w", err)
 	}
+	if s.lite != nil {
+		return s.saveLite(ctx, chatID, c, next, b)
+	}
 	ok, err := casScript.Run(ctx, s.rdb, []string{s.key(chatID)},
 		strconv.FormatInt(c.Version, 10), b, s.ttl.Milliseconds()).Int()
 	if err != nil {
@@ -132,6 +151,9 @@ func (s *State) AddDraftPhoto(ctx context.Context, chatID int64, p DraftPhoto, m
 	b, err := json.Marshal(p)
 	if err != nil {
 		return 0, false, false, err
+	}
+	if s.lite != nil {
+		return s.addDraftPhotoLite(ctx, chatID, p, b, max)
 	}
 	key := s.photosKey(chatID)
 	var hlen *redis.IntCmd
@@ -176,9 +198,20 @@ func (s *State) AddDraftPhoto(ctx context.Context, chatID int64, p DraftPhoto, m
 
 // DraftPhotos returns the photos of the chat's draft in message order.
 func (s *State) DraftPhotos(ctx context.Context, chatID int64) ([]DraftPhoto, error) {
-	all, err := s.rdb.HGetAll(ctx, s.photosKey(chatID)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("draft photos: %w", err)
+	var all []string
+	if s.lite != nil {
+		var err error
+		if all, err = s.draftPhotosLite(ctx, chatID); err != nil {
+			return nil, fmt.Errorf("draft photos: %w", err)
+		}
+	} else {
+		m, err := s.rdb.HGetAll(ctx, s.photosKey(chatID)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("draft photos: %w", err)
+		}
+		for _, v := range m {
+			all = append(all, v)
+		}
 	}
 	out := make([]DraftPhoto, 0, len(all))
 	for _, v := range all {
@@ -194,6 +227,12 @@ func (s *State) DraftPhotos(ctx context.Context, chatID int64) ([]DraftPhoto, er
 
 // ClearDraftPhotos forgets the photos of the chat's draft.
 func (s *State) ClearDraftPhotos(ctx context.Context, chatID int64) error {
+	if s.lite != nil {
+		if _, err := s.lite.ExecContext(ctx, `DELETE FROM draft_photos WHERE chat_id = $1`, chatID); err != nil {
+			return fmt.Errorf("clear draft photos: %w", err)
+		}
+		return nil
+	}
 	if err := s.rdb.Del(ctx, s.photosKey(chatID)).Err(); err != nil {
 		return fmt.Errorf("clear draft photos: %w", err)
 	}

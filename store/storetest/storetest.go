@@ -183,3 +183,23 @@ func SQLiteURL(t testing.TB) (*store.DB, string) {
 	}
 	return db, path
 }
+
+// EachState runs body as two subtests, "redis" and "sqlite": on conversation state in
+// the test Redis under a fresh prefix, and on embedded state in a fresh SQLite file.
+func EachState(t *testing.T, ttl time.Duration, body func(t *testing.T, st *store.State)) {
+	t.Helper()
+	t.Run("redis", func(t *testing.T) { body(t, State(t, ttl)) })
+	t.Run("sqlite", func(t *testing.T) { body(t, EmbeddedState(t, filepath.Join(t.TempDir(), "state.db"), ttl)) })
+}
+
+// EmbeddedState opens embedded conversation state in the SQLite file at path; it is
+// closed when the test ends.
+func EmbeddedState(t testing.TB, path string, ttl time.Duration) *store.State {
+	t.Helper()
+	st, err := store.OpenEmbeddedState(t.Context(), path, ttl)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
