@@ -56,10 +56,12 @@ func DefaultLimits() Limits {
 
 // Pacer spaces the bot's sends to its Limits. The limits are counted in Redis (GCRA,
 // go-redis/redis_rate), so every replica of the bot shares them, and a 429 from Telegram
-// holds back the sends that would run into it again, in every replica.
+// holds back the sends that would run into it again, in every replica. Without Redis
+// (NewLocalPacer) they are counted in this process, with the same limits and priorities.
 type Pacer struct {
 	rdb     redis.UniversalClient
 	limiter *redis_rate.Limiter
+	local   *localCounts // counts in this process, when rdb is nil
 	prefix  string
 	limits  Limits
 
@@ -71,6 +73,12 @@ type Pacer struct {
 // NewPacer returns a pacer keeping its counts in rdb under prefix.
 func NewPacer(rdb redis.UniversalClient, prefix string, limits Limits) *Pacer {
 	return &Pacer{rdb: rdb, limiter: redis_rate.NewLimiter(rdb), prefix: prefix + "send:", limits: limits, clear: make(chan struct{})}
+}
+
+// NewLocalPacer returns a pacer counting in this process: for a bot that runs as one
+// process (the embedded store, no Redis).
+func NewLocalPacer(limits Limits) *Pacer {
+	return &Pacer{local: newLocalCounts(), prefix: "send:", limits: limits, clear: make(chan struct{})}
 }
 
 func (p *Pacer) botLimit() redis_rate.Limit {
@@ -151,14 +159,23 @@ func (p *Pacer) take(ctx context.Context, key string, limit redis_rate.Limit, pr
 				return err
 			}
 		}
-		res, err := p.limiter.Allow(ctx, key, limit)
-		if err != nil {
-			return fmt.Errorf("pace sends: %w", err)
+		var retryAfter time.Duration
+		if p.local != nil {
+			retryAfter = p.local.allow(key, limit, time.Now())
+		} else {
+			res, err := p.limiter.Allow(ctx, key, limit)
+			if err != nil {
+				return fmt.Errorf("pace sends: %w", err)
+			}
+			if res.Allowed > 0 {
+				return nil
+			}
+			retryAfter = res.RetryAfter
 		}
-		if res.Allowed > 0 {
+		if retryAfter <= 0 {
 			return nil
 		}
-		if err := wait(ctx, res.RetryAfter); err != nil {
+		if err := wait(ctx, retryAfter); err != nil {
 			return err
 		}
 	}
@@ -187,6 +204,10 @@ func (p *Pacer) Hold(ctx context.Context, chatID int64, d time.Duration) {
 	if p == nil || d <= 0 {
 		return
 	}
+	if p.local != nil {
+		p.local.hold(time.Now().Add(d), p.chatKey(chatID)+":hold", p.prefix+"bulk:hold")
+		return
+	}
 	_, _ = p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		pipe.Set(ctx, p.chatKey(chatID)+":hold", 1, d)
 		pipe.Set(ctx, p.prefix+"bulk:hold", 1, d)
@@ -201,6 +222,16 @@ func (p *Pacer) waitHold(ctx context.Context, chatID int64, prio Priority) error
 		keys = append(keys, p.prefix+"bulk:hold")
 	}
 	for {
+		if p.local != nil {
+			longest := p.local.held(time.Now(), keys...)
+			if longest <= 0 {
+				return nil
+			}
+			if err := wait(ctx, longest); err != nil {
+				return err
+			}
+			continue
+		}
 		var ttls []*redis.DurationCmd
 		if _, err := p.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			for _, k := range keys {

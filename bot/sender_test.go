@@ -87,8 +87,49 @@ func TestPacerKeepsTwoReplicasWithinLimits(t *testing.T) {
 	limits := bot.DefaultLimits()
 	limits.PerSecond, limits.BulkPerSecond = 95, 90
 	prefix := newPrefix(t)
-	replicas := []*bot.Bot{pacedBot(t, api, prefix, limits), pacedBot(t, api, prefix, limits)}
+	keepsWithinLimits(t, api, []*bot.Bot{pacedBot(t, api, prefix, limits), pacedBot(t, api, prefix, limits)})
+}
 
+// TestLocalPacerKeepsWithinLimits is TestPacerKeepsTwoReplicasWithinLimits for a bot
+// that counts in its own process (no Redis): one replica sends it all.
+func TestLocalPacerKeepsWithinLimits(t *testing.T) {
+	t.Parallel()
+	api := bottest.NewServer(t, token)
+	scaled := telegramLimits
+	scaled.PerSecond = 100
+	api.EnforceLimits(scaled)
+	limits := bot.DefaultLimits()
+	limits.PerSecond, limits.BulkPerSecond = 95, 90
+	b := localBot(t, api, limits)
+	keepsWithinLimits(t, api, []*bot.Bot{b, b})
+}
+
+// localBot is a Bot on api whose sends go through a pacer counting in this process.
+func localBot(t *testing.T, api *bottest.Server, limits bot.Limits) *bot.Bot {
+	t.Helper()
+	b, err := bot.New(context.Background(), bot.Config{Token: token, APIURL: api.URL(), Metrics: bot.NewMetrics(prometheus.NewRegistry()),
+		Pacer: bot.NewLocalPacer(limits)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// pacerBot is a Bot on api with a pacer of the kind named: "redis" or "local".
+func pacerBot(t *testing.T, pacer string, api *bottest.Server, limits bot.Limits) *bot.Bot {
+	t.Helper()
+	if pacer == "redis" {
+		return pacedBot(t, api, newPrefix(t), limits)
+	}
+	return localBot(t, api, limits)
+}
+
+// keepsWithinLimits sends, through the two replicas at once, a bulk message to each of
+// 200 chats, reminders and replies to two people and messages to a group, and checks
+// that the API (enforcing Telegram's limits) never answered 429 and everything arrived.
+func keepsWithinLimits(t *testing.T, api *bottest.Server, replicas []*bot.Bot) {
+	t.Helper()
 	var wg sync.WaitGroup
 	for i, b := range replicas {
 		wg.Add(1)
@@ -152,8 +193,18 @@ func TestPacerKeepsTwoReplicasWithinLimits(t *testing.T) {
 
 func TestSendWaitsOutRetryAfter(t *testing.T) {
 	t.Parallel()
-	api := bottest.NewServer(t, token)
-	b := pacedBot(t, api, newPrefix(t), bot.DefaultLimits())
+	for _, pacer := range []string{"redis", "local"} {
+		t.Run(pacer, func(t *testing.T) {
+			t.Parallel()
+			api := bottest.NewServer(t, token)
+			b := pacerBot(t, pacer, api, bot.DefaultLimits())
+			sendWaitsOutRetryAfter(t, api, b)
+		})
+	}
+}
+
+func sendWaitsOutRetryAfter(t *testing.T, api *bottest.Server, b *bot.Bot) {
+	t.Helper()
 	api.Fail("sendMessage", 1, http.StatusTooManyRequests, 1)
 	if err := b.SendBulk(context.Background(), text(42, "提醒")); err != nil {
 		t.Fatalf("send: got %v, want nil after waiting", err)
@@ -217,11 +268,21 @@ func TestSendFollowsMigratedGroup(t *testing.T) {
 // API's calls, the bulk messages delivered while the reply was on its way.
 func TestInteractiveGoesAheadOfBulk(t *testing.T) {
 	t.Parallel()
-	api := bottest.NewServer(t, token)
+	for _, pacer := range []string{"redis", "local"} {
+		t.Run(pacer, func(t *testing.T) {
+			t.Parallel()
+			api := bottest.NewServer(t, token)
+			limits := bot.DefaultLimits()
+			limits.PerSecond, limits.BulkPerSecond = 60, 50
+			b := pacerBot(t, pacer, api, limits)
+			interactiveGoesAheadOfBulk(t, api, b)
+		})
+	}
+}
+
+func interactiveGoesAheadOfBulk(t *testing.T, api *bottest.Server, b *bot.Bot) {
+	t.Helper()
 	const workers, bulk = 4, 150
-	limits := bot.DefaultLimits()
-	limits.PerSecond, limits.BulkPerSecond = 60, 50
-	b := pacedBot(t, api, newPrefix(t), limits)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
