@@ -195,10 +195,10 @@ func (h *Handlers) Handle(ctx context.Context, in Input) ([]Reply, error) {
 // Ready reports whether the records and the conversation state can be reached.
 func (h *Handlers) Ready(ctx context.Context) error {
 	if err := h.db.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return fmt.Errorf("records: %w", err)
 	}
 	if err := h.state.Ping(ctx); err != nil {
-		return fmt.Errorf("redis: %w", err)
+		return fmt.Errorf("conversation state: %w", err)
 	}
 	return nil
 }

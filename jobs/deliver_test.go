@@ -37,10 +37,19 @@ func startRiver(t *testing.T, s *jobs.Scheduler) riverWatch {
 // TestTwoSchedulersSendEachOnce runs the simulated day on two schedulers ("replicas"),
 // each with its own River client, on one database: both tick at every step (as a new
 // leader would), River runs each occurrence once, both send at once. Everyone gets
-// exactly what one scheduler alone sends.
+// exactly what one scheduler alone sends. It runs on Postgres and on the embedded
+// store (River's SQLite driver in the same file).
 func TestTwoSchedulersSendEachOnce(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t)
+	for _, backend := range []string{"postgres", "sqlite"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			twoSchedulersSendEachOnce(t, newWorldOn(t, backend))
+		})
+	}
+}
+
+func twoSchedulersSendEachOnce(t *testing.T, w *world) {
 	seedDay(t, w)
 	out := &recorder{clock: w.clock}
 	replicas := []*jobs.Scheduler{w.scheduler(t, out, nil), w.scheduler(t, out, nil)}

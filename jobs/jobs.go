@@ -1,4 +1,5 @@
-// Package jobs runs zhucun's scheduled work on River, a job queue in Postgres: the
+// Package jobs runs zhucun's scheduled work on River, a job queue in Postgres (or, with
+// the embedded store, in its SQLite file): the
 // check-in reminders, the first secretaries' evening digests, deadline reminders,
 // escalations of overdue problems and the supervisors' Monday digests.
 //
@@ -14,17 +15,19 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"zhucun/calendar"
 	"zhucun/handlers"
@@ -76,21 +79,44 @@ type Config struct {
 	FetchCooldown time.Duration
 }
 
+// DB is the database River works on: Postgres through a pgx pool of its own, or the
+// embedded store's SQLite file.
+type DB struct {
+	pool   *pgxpool.Pool
+	sqlite *sql.DB
+}
+
+// Postgres is River on a Postgres pool.
+func Postgres(pool *pgxpool.Pool) DB { return DB{pool: pool} }
+
+// SQLite is River on a SQLite database (River advises one connection: see
+// riversqlite).
+func SQLite(db *sql.DB) DB { return DB{sqlite: db} }
+
+// Queue is the River client, whichever its database.
+type Queue interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+}
+
 // Scheduler plans reminders and sends them.
 type Scheduler struct {
 	cfg   Config
 	db    *store.DB
 	h     *handlers.Handlers
 	out   Sender
-	river *river.Client[pgx.Tx]
+	river Queue
 
 	mu   sync.Mutex
 	wake chan struct{} // closed (and replaced) when messages were planned here
 }
 
-// New returns a scheduler of the records in db, with River working on pool (the same
+// New returns a scheduler of the records in db, with River working on rdb (the same
 // database), building texts with h and sending them through out.
-func New(cfg Config, db *store.DB, pool *pgxpool.Pool, h *handlers.Handlers, out Sender) (*Scheduler, error) {
+func New(cfg Config, db *store.DB, rdb DB, h *handlers.Handlers, out Sender) (*Scheduler, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.FixedZone("CST", 8*60*60)
 	}
@@ -133,6 +159,10 @@ func New(cfg Config, db *store.DB, pool *pgxpool.Pool, h *handlers.Handlers, out
 	}
 	if cfg.FetchCooldown > 0 {
 		rc.FetchPollInterval = max(cfg.FetchCooldown, time.Second)
+		if rdb.sqlite != nil {
+			// SQLite has no notifications: River finds new jobs only by polling.
+			rc.FetchPollInterval = max(cfg.FetchCooldown, 50*time.Millisecond)
+		}
 	}
 	if cfg.TickEvery > 0 {
 		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.TickEvery),
@@ -140,11 +170,15 @@ func New(cfg Config, db *store.DB, pool *pgxpool.Pool, h *handlers.Handlers, out
 				return TickArgs{Minute: s.now().Truncate(time.Minute)}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
 			}, &river.PeriodicJobOpts{ID: "tick", RunOnStart: true})}
 	}
-	client, err := river.NewClient(riverpgxv5.New(pool), rc)
+	var err error
+	if rdb.sqlite != nil {
+		s.river, err = river.NewClient(riversqlite.New(rdb.sqlite), rc)
+	} else {
+		s.river, err = river.NewClient(riverpgxv5.New(rdb.pool), rc)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	s.river = client
 	return s, nil
 }
 
@@ -283,13 +317,22 @@ func (w *occurrenceWorker) Work(ctx context.Context, job *river.Job[Occurrence])
 }
 
 // Client is the River client, for tests that watch its jobs.
-func (s *Scheduler) Client() *river.Client[pgx.Tx] { return s.river }
+func (s *Scheduler) Client() Queue { return s.river }
 
-// Migrate applies River's own migrations to the database of pool (its tables live next
-// to ours, in the schema of the connections' search_path), each in its own transaction,
-// under an advisory lock so that replicas starting together apply them once. It returns
-// the migrations applied.
-func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
+// Migrate applies River's own migrations to rdb (its tables live next to ours, in the
+// schema of the connections' search_path, or in the same SQLite file), each in its own
+// transaction, under an advisory lock on Postgres so that replicas starting together
+// apply them once (on SQLite each migration's transaction holds the write lock). It
+// returns the migrations applied.
+func Migrate(ctx context.Context, rdb DB) ([]string, error) {
+	if rdb.sqlite != nil {
+		m, err := rivermigrate.New(riversqlite.New(rdb.sqlite), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			return nil, fmt.Errorf("river migrations: %w", err)
+		}
+		return migrateRiver(ctx, m)
+	}
+	pool := rdb.pool
 	m, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, fmt.Errorf("river migrations: %w", err)
@@ -307,6 +350,10 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 		return nil, fmt.Errorf("river migrations: lock: %w", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key) //nolint:errcheck // the session ends with the connection anyway
+	return migrateRiver(ctx, m)
+}
+
+func migrateRiver[TTx any](ctx context.Context, m *rivermigrate.Migrator[TTx]) ([]string, error) {
 	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
 	if err != nil {
 		return nil, fmt.Errorf("river migrations: %w", err)

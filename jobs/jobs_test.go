@@ -126,7 +126,10 @@ func (r *recorder) to(chat int64) []delivery {
 type world struct {
 	ctx     context.Context
 	db      *store.DB
-	pool    *pgxpool.Pool
+	river   jobs.DB
+	// backdate makes a person's roles start long before the simulated days (the store
+	// has no way to say so).
+	backdate func(userID int64) error
 	h       *handlers.Handlers
 	cal     *calendar.Calendar
 	clock   *clock
@@ -134,22 +137,58 @@ type world struct {
 }
 
 // newWorld builds the county K (Asia/Shanghai): townships T1 (villages V1 东坪村 and
-// V2 西岭村) and T2 (village V3 柳湾村), with River's tables migrated.
+// V2 西岭村) and T2 (village V3 柳湾村), with River's tables migrated, on Postgres.
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldOn(t, "postgres")
+}
+
+// newWorldOn is newWorld on a backend: "postgres" (with Redis) or "sqlite" (the
+// embedded store, with River in the same file and embedded state).
+func newWorldOn(t *testing.T, backend string) *world {
+	t.Helper()
 	ctx := context.Background()
-	db, url := storetest.DBURL(t)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
+	var db *store.DB
+	var rdb jobs.DB
+	var state *store.State
+	var backdate func(int64) error
+	switch backend {
+	case "postgres":
+		var url string
+		db, url = storetest.DBURL(t)
+		pool, err := pgxpool.New(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		rdb, state = jobs.Postgres(pool), storetest.State(t, time.Hour)
+		backdate = func(userID int64) error {
+			_, err := pool.Exec(ctx, `UPDATE role_assignments SET created_at = '2026-01-01' WHERE user_id = $1`, userID)
+			return err
+		}
+	case "sqlite":
+		var path string
+		db, path = storetest.SQLiteURL(t)
+		sqldb, err := store.OpenSQLiteDB(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sqldb.Close() })
+		rdb, state = jobs.SQLite(sqldb), storetest.EmbeddedState(t, path+"-state", time.Hour)
+		backdate = func(userID int64) error {
+			_, err := sqldb.ExecContext(ctx, `UPDATE role_assignments SET created_at = '2026-01-01 00:00:00.000000' WHERE user_id = $1`, userID)
+			return err
+		}
+	default:
+		t.Fatalf("unknown backend %q", backend)
+	}
+	if _, err := jobs.Migrate(ctx, rdb); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
-	if _, err := jobs.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	w := &world{ctx: ctx, db: db, pool: pool, clock: &clock{}, regions: map[string]store.Region{}}
+	w := &world{ctx: ctx, db: db, river: rdb, backdate: backdate, clock: &clock{}, regions: map[string]store.Region{}}
+	var err error
 	w.h, err = handlers.New(handlers.Config{AdminIDs: []int64{adminID}, NowFunc: w.clock.Now, Location: shanghai,
-		DeepLinkFunc: func(p string) string { return "https://t.me/test_bot?start=" + p }}, db, storetest.State(t, time.Hour))
+		DeepLinkFunc: func(p string) string { return "https://t.me/test_bot?start=" + p }}, db, state)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +229,7 @@ func (w *world) scheduler(t *testing.T, out jobs.Sender, tweak func(*jobs.Config
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	s, err := jobs.New(cfg, w.db, w.pool, w.h, out)
+	s, err := jobs.New(cfg, w.db, w.river, w.h, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,8 +248,7 @@ func (w *world) person(t *testing.T, id int64, name string, roles ...string) {
 			t.Fatal(err)
 		}
 	}
-	// They joined long before the simulated days (store has no way to say so).
-	if _, err := w.pool.Exec(w.ctx, `UPDATE role_assignments SET created_at = '2026-01-01' WHERE user_id = $1`, id); err != nil {
+	if err := w.backdate(id); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -50,6 +50,17 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	return &DB{q: liteQ{sqldb}, sqldb: sqldb, lite: true}, nil
 }
 
+// OpenSQLiteDB opens the SQLite file at path as OpenSQLite does, as a plain database/sql
+// handle with one connection: for River's jobs (riversqlite), next to the store's own.
+func OpenSQLiteDB(ctx context.Context, path string) (*sql.DB, error) {
+	db, err := openSQLiteFile(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
 func openSQLiteFile(ctx context.Context, path string) (*sql.DB, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: empty path")

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"zhucun/store"
 )
 
 // config is the whole configuration, read once from the environment with flags of the
@@ -245,9 +247,7 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	return c, nil
 }
 
-func isPostgresURL(s string) bool {
-	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
-}
+func isPostgresURL(s string) bool { return store.IsPostgresURL(s) }
 
 func validPort(s string) bool {
 	n, err := strconv.Atoi(s)

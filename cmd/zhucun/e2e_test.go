@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -76,14 +77,52 @@ func (l *logBuffer) waitFor(t *testing.T, s string) {
 	}
 }
 
-// env is a world for the bot: a fake Bot API, a fresh schema and a Redis prefix.
+// env is a world for the bot: a fake Bot API, a fresh schema and a Redis prefix, or
+// (embedded) nothing but a data dir, where the bot makes its SQLite files and secret.
 type env struct {
-	dataDir string
-	api     *bottest.Server
-	db      *store.DB
-	dbURL   string
-	prefix  string
-	logs    *logBuffer
+	dataDir  string
+	api      *bottest.Server
+	db       *store.DB
+	dbURL    string
+	prefix   string
+	logs     *logBuffer
+	embedded bool
+}
+
+// eachEnv runs body as two subtests, on a fresh env of each backend: "postgres"
+// (Postgres and Redis) and "sqlite" (the embedded store and state: no DATABASE_URL, no
+// REDIS_URL, no ZHUCUN_SECRET).
+func eachEnv(t *testing.T, body func(t *testing.T, e *env)) {
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		body(t, newEnv(t))
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		body(t, newEmbeddedEnv(t))
+	})
+}
+
+// newEmbeddedEnv is an env without DATABASE_URL, REDIS_URL and ZHUCUN_SECRET: the bot
+// keeps everything in its data dir. e.db is the same SQLite file, for the test to look.
+func newEmbeddedEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{dataDir: t.TempDir(), api: bottest.NewServer(t, testToken), logs: newLogBuffer(), embedded: true}
+	db, err := store.OpenSQLite(t.Context(), filepath.Join(e.dataDir, "zhucun.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if _, err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.db = db
+	t.Cleanup(func() {
+		if strings.Contains(e.logs.String(), testToken) || strings.Contains(e.logs.String(), strings.Split(testToken, ":")[1]) {
+			t.Errorf("the bot token appears in the logs:\n%s", e.logs.String())
+		}
+	})
+	return e
 }
 
 func newEnv(t *testing.T) *env {
@@ -112,6 +151,11 @@ func (e *env) getenv(extra map[string]string) func(string) string {
 		// Reminders run on the wall clock and would reach these tests' people at some
 		// hours; reminders_test.go turns them on with a clock of its own.
 		"ZHUCUN_REMINDERS": "off",
+	}
+	if e.embedded {
+		delete(vals, "DATABASE_URL")
+		delete(vals, "REDIS_URL")
+		delete(vals, "ZHUCUN_SECRET")
 	}
 	for k, v := range extra {
 		vals[k] = v
@@ -248,7 +292,10 @@ func e2eFlags() *flag.FlagSet { return flag.NewFlagSet("e2e", flag.ContinueOnErr
 
 func TestOnboardingThroughInvite(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	eachEnv(t, onboardingThroughInvite)
+}
+
+func onboardingThroughInvite(t *testing.T, e *env) {
 	e.importDemo(t)
 	e.start(t, nil)
 	ctx := context.Background()
@@ -430,9 +477,14 @@ func TestReplayedUpdateChangesNothing(t *testing.T) {
 	}
 }
 
+// TestFlowContinuesAfterRestart: on the embedded state the conversation is read back
+// from its SQLite file by the new bot.
 func TestFlowContinuesAfterRestart(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	eachEnv(t, flowContinuesAfterRestart)
+}
+
+func flowContinuesAfterRestart(t *testing.T, e *env) {
 	first := e.start(t, nil)
 	u := e.api.NewUser(5001, "孙七", "en")
 	u.Command("feedback")
@@ -497,7 +549,10 @@ func TestWebhookRefusesWrongSecret(t *testing.T) {
 
 func TestHealthReadinessAndMetrics(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	eachEnv(t, healthReadinessAndMetrics)
+}
+
+func healthReadinessAndMetrics(t *testing.T, e *env) {
 	r := e.start(t, nil)
 	u := e.api.NewUser(7001, "吴九", "en")
 	u.Command("help")

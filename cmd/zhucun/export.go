@@ -51,7 +51,7 @@ func exportCommand(ctx context.Context, fs *flag.FlagSet, args []string, getenv 
 		locale = *lang
 	}
 
-	db, err := openPostgres(ctx, cfg)
+	db, err := openRecords(ctx, cfg)
 	if err != nil {
 		return err
 	}

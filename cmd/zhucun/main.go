@@ -80,20 +80,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		db, err := openPostgres(ctx, cfg)
+		back, applied, err := openBackends(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		defer db.Close()
-		applied, err := db.Migrate(ctx)
-		if err != nil {
-			return err
-		}
-		riverApplied, err := migrateRiver(ctx, cfg)
-		if err != nil {
-			return err
-		}
-		applied = append(applied, riverApplied...)
+		back.Close()
 		fmt.Fprintf(stdout, "applied %d migration(s)\n", len(applied))
 		for _, name := range applied {
 			fmt.Fprintln(stdout, "  "+name)
@@ -115,7 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		defer f.Close()
-		db, err := openPostgres(ctx, cfg)
+		db, err := openRecords(ctx, cfg)
 		if err != nil {
 			return err
 		}
@@ -137,7 +128,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if fs.NArg() < 1 {
 			return &configError{errors.New("usage: zhucun settings COUNTY_CODE [key=value …]")}
 		}
-		db, err := openPostgres(ctx, cfg)
+		db, err := openRecords(ctx, cfg)
 		if err != nil {
 			return err
 		}
@@ -160,13 +151,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return &configError{fmt.Errorf("unknown command %q", cmd)}
 }
 
-// openPostgres opens the records store. The embedded SQLite store is not built yet, so
-// a database that is no postgres URL is refused with a clear line.
-func openPostgres(ctx context.Context, cfg config) (*store.DB, error) {
-	if !isPostgresURL(cfg.DatabaseURL) {
-		return nil, &configError{errors.New("DATABASE_URL: the embedded SQLite store is not available in this version; set a postgres:// URL")}
-	}
-	return store.Open(ctx, cfg.DatabaseURL)
+// openRecords opens the records store DATABASE_URL names: Postgres, or a SQLite file.
+func openRecords(ctx context.Context, cfg config) (*store.DB, error) {
+	return store.OpenURL(ctx, cfg.DatabaseURL)
 }
 
 func splitLines(s string) []string {

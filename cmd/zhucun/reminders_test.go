@@ -284,7 +284,7 @@ func BenchmarkReminderRound(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(pool.Close)
-	if _, err := jobs.Migrate(ctx, pool); err != nil {
+	if _, err := jobs.Migrate(ctx, jobs.Postgres(pool)); err != nil {
 		b.Fatal(err)
 	}
 	rdb, prefix := storetest.Redis(b)
@@ -314,7 +314,7 @@ func BenchmarkReminderRound(b *testing.B) {
 		}
 		return err
 	})
-	s, err := jobs.New(jobs.Config{Location: shanghai, Calendar: cal, NowFunc: clock.now, TickEvery: -1}, db, pool, h, counting)
+	s, err := jobs.New(jobs.Config{Location: shanghai, Calendar: cal, NowFunc: clock.now, TickEvery: -1}, db, jobs.Postgres(pool), h, counting)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 
 	"zhucun/bot"
 	"zhucun/calendar"
@@ -28,8 +27,8 @@ import (
 type app struct {
 	cfg      config
 	log      *slog.Logger
+	back     *backends
 	db       *store.DB
-	rdb      *redis.Client
 	handlers *handlers.Handlers
 	pipeline *bot.Pipeline
 	listener net.Listener
@@ -37,54 +36,42 @@ type app struct {
 	// archive keeps photo bytes; fetch downloads them from Telegram.
 	archive *store.Archive
 	fetch   store.FetchFunc
-	// riverPool is River's connection pool; jobs (nil with ZHUCUN_REMINDERS=off) runs
-	// the reminders and digests on it.
-	riverPool *pgxpool.Pool
-	jobs      *jobs.Scheduler
+	// jobs (nil with ZHUCUN_REMINDERS=off) runs the reminders and digests.
+	jobs *jobs.Scheduler
 }
 
 // newApp wires the bot exactly as serve runs it; tests build it the same way.
 func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err error) {
-	if cfg.RedisURL == "" {
-		return nil, &configError{errors.New("REDIS_URL: in-process conversation state is not available in this version; set a redis:// URL")}
-	}
 	a = &app{cfg: cfg, log: logger}
 	defer func() {
 		if err != nil {
 			a.close()
 		}
 	}()
-	if a.db, err = openPostgres(ctx, cfg); err != nil {
+	if cfg.Secret == nil { // the embedded store (loadConfig requires it on Postgres)
+		if cfg.Secret, err = embeddedSecret(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	var applied []string
+	if a.back, applied, err = openBackends(ctx, cfg); err != nil {
 		return nil, err
 	}
-	applied, err := a.db.Migrate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if a.riverPool, err = openRiverPool(ctx, cfg); err != nil {
-		return nil, err
-	}
-	riverApplied, err := jobs.Migrate(ctx, a.riverPool)
-	if err != nil {
-		return nil, err
-	}
-	if applied = append(applied, riverApplied...); len(applied) > 0 {
+	a.db = a.back.DB
+	if len(applied) > 0 {
 		logger.Info("migrations applied", slog.Any("migrations", applied))
-	}
-	if a.rdb, err = store.OpenRedis(ctx, cfg.RedisURL); err != nil {
-		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	b, err := bot.New(ctx, bot.Config{Token: cfg.Token, APIURL: cfg.APIURL, Logger: logger, Metrics: bot.NewMetrics(reg),
-		Pacer: bot.NewPacer(a.rdb, cfg.RedisPrefix, bot.DefaultLimits())})
+		Pacer: a.back.Pacer})
 	if err != nil {
 		return nil, err
 	}
 	a.handlers, err = handlers.New(handlers.Config{
 		AdminIDs: cfg.AdminIDs, DefaultLocale: cfg.DefaultLocale, DeepLinkFunc: b.DeepLink, Location: cfg.Timezone,
 		Secret: cfg.Secret, NowFunc: cfg.now,
-	}, a.db, store.NewState(a.rdb, cfg.RedisPrefix, cfg.ConversationTTL))
+	}, a.db, a.back.State)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +81,7 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 			return nil, err
 		}
 		a.jobs, err = jobs.New(jobs.Config{Location: cfg.Timezone, AdminIDs: cfg.AdminIDs, Calendar: cal, NowFunc: cfg.now,
-			Logger: logger}, a.db, a.riverPool, a.handlers, bulkSender{b})
+			Logger: logger}, a.db, a.back.River, a.handlers, bulkSender{b})
 		if err != nil {
 			return nil, err
 		}
@@ -238,14 +225,8 @@ func (a *app) close() {
 	if a.listener != nil {
 		a.listener.Close()
 	}
-	if a.riverPool != nil {
-		a.riverPool.Close()
-	}
-	if a.rdb != nil {
-		a.rdb.Close()
-	}
-	if a.db != nil {
-		a.db.Close()
+	if a.back != nil {
+		a.back.Close()
 	}
 }
 
@@ -261,16 +242,6 @@ func openRiverPool(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("connect to database for jobs: %w", err)
 	}
 	return pool, nil
-}
-
-// migrateRiver applies River's migrations, as serve does at start (zhucun migrate).
-func migrateRiver(ctx context.Context, cfg config) ([]string, error) {
-	pool, err := openRiverPool(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer pool.Close()
-	return jobs.Migrate(ctx, pool)
 }
 
 // bulkSender sends the reminders at bulk priority, and tells the jobs who blocked the bot.
