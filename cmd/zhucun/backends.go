@@ -139,18 +139,24 @@ func embeddedSecret(dataDir string) ([]byte, error) {
 		}
 		key := make([]byte, secretFileBytes)
 		rand.Read(key)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) { // another process made it first
-			return embeddedSecret(dataDir)
-		}
+		// Written whole to a temporary file (mode 0600), then linked into place: a
+		// process starting at the same time finds no file or the whole key, and the
+		// first link wins.
+		f, err := os.CreateTemp(dataDir, ".secret-*")
 		if err != nil {
 			return nil, fmt.Errorf("secret: %w", err)
 		}
+		defer os.Remove(f.Name())
 		if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("secret: %w", err)
 		}
 		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("secret: %w", err)
+		}
+		if err := os.Link(f.Name(), path); errors.Is(err, fs.ErrExist) {
+			return embeddedSecret(dataDir) // another process made it first
+		} else if err != nil {
 			return nil, fmt.Errorf("secret: %w", err)
 		}
 		return key, nil

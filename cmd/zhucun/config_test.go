@@ -672,12 +672,6 @@ func TestRunConfigError(t *testing.T) {
 			env:      validEnv(nil),
 			wantText: "usage: zhucun import regions FILE.csv",
 		},
-		{
-			name:     "migrate on SQLite",
-			args:     []string{"migrate"},
-			env:      map[string]string{"ZHUCUN_DATA_DIR": "/nonexistent"},
-			wantText: "DATABASE_URL",
-		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
