@@ -80,6 +80,9 @@ const maxArchivePause = 6 * time.Hour
 // later run after a growing pause; it does not stop the others. Several processes may
 // run this at once: each photo is taken by one (SKIP LOCKED).
 func (db *DB) ArchivePhotos(ctx context.Context, a *Archive, fetch FetchFunc, now time.Time, limit int) (int, error) {
+	if db.lite {
+		return db.archivePhotosLite(ctx, a, fetch, now, limit)
+	}
 	done := 0
 	for done < limit {
 		var found, archived bool
@@ -87,14 +90,10 @@ func (db *DB) ArchivePhotos(ctx context.Context, a *Archive, fetch FetchFunc, no
 			const pick = `SELECT id, file_id, unique_id, archive_attempts FROM problem_photos
 				WHERE sha256 IS NULL AND archive_after <= $1
 				ORDER BY archive_after, id LIMIT 1 FOR UPDATE SKIP LOCKED`
-			// SQLite: the transaction holds the write lock, so no one else picks meanwhile.
-			const pickLite = `SELECT id, file_id, unique_id, archive_attempts FROM problem_photos
-				WHERE sha256 IS NULL AND archive_after <= $1
-				ORDER BY archive_after, id LIMIT 1`
 			var id int64
 			var fileID, uniqueID string
 			var attempts int
-			err := tx.q.QueryRow(ctx, tx.pick(pick, pickLite), now).Scan(&id, &fileID, &uniqueID, &attempts)
+			err := tx.q.QueryRow(ctx, pick, now).Scan(&id, &fileID, &uniqueID, &attempts)
 			if err != nil {
 				if errors.Is(interpret(err), ErrNotFound) {
 					return nil
@@ -141,6 +140,78 @@ func (db *DB) ArchivePhotos(ctx context.Context, a *Archive, fetch FetchFunc, no
 		if archived {
 			done++
 		}
+	}
+	return done, nil
+}
+
+// archiveLease is how long a photo taken for archiving on SQLite is left to the process
+// that took it before another may take it (that process died meanwhile).
+const archiveLease = 10 * time.Minute
+
+// archivePhotosLite is ArchivePhotos on SQLite. A transaction there holds the file's
+// write lock, so the download must not run inside one: a photo is taken in a short
+// transaction for archiveLease (its archive_after moves past the lease), downloaded,
+// then recorded in a second one.
+func (db *DB) archivePhotosLite(ctx context.Context, a *Archive, fetch FetchFunc, now time.Time, limit int) (int, error) {
+	done := 0
+	for done < limit {
+		var id int64
+		var fileID, uniqueID string
+		var attempts int
+		var known *string // the hash of the file, when it was archived before
+		err := db.InTx(ctx, func(tx *DB) error {
+			const pick = `SELECT id, file_id, unique_id, archive_attempts,
+					(SELECT sha256 FROM photo_archive a WHERE a.unique_id = p.unique_id)
+				FROM problem_photos p
+				WHERE sha256 IS NULL AND archive_after <= $1
+				ORDER BY archive_after, id LIMIT 1`
+			if err := tx.q.QueryRow(ctx, pick, now).Scan(&id, &fileID, &uniqueID, &attempts, &known); err != nil {
+				return interpret(err)
+			}
+			_, err := tx.q.Exec(ctx, `UPDATE problem_photos SET archive_after = $2 WHERE id = $1`, id, now.Add(archiveLease))
+			return err
+		})
+		if errors.Is(err, ErrNotFound) {
+			return done, nil
+		}
+		if err != nil {
+			return done, fmt.Errorf("archive: pick: %w", err)
+		}
+		sum, size := "", 0
+		if known != nil {
+			sum = *known
+		} else {
+			data, ferr := fetch(ctx, fileID)
+			if ferr == nil {
+				sum, ferr = a.Put(data)
+			}
+			if ferr != nil {
+				pause := min(time.Duration(1<<min(attempts, 20))*time.Minute, maxArchivePause)
+				const retry = `UPDATE problem_photos SET archive_attempts = archive_attempts + 1,
+					archive_after = $2, archive_error = $3 WHERE id = $1`
+				if _, err := db.q.Exec(ctx, retry, id, now.Add(pause), ferr.Error()); err != nil {
+					return done, fmt.Errorf("archive: %w", err)
+				}
+				continue
+			}
+			size = len(data)
+		}
+		err = db.InTx(ctx, func(tx *DB) error {
+			if known == nil {
+				const keep = `INSERT INTO photo_archive (unique_id, sha256, size) VALUES ($1, $2, $3)
+					ON CONFLICT (unique_id) DO NOTHING`
+				if _, err := tx.q.Exec(ctx, keep, uniqueID, sum, size); err != nil {
+					return err
+				}
+			}
+			const mark = `UPDATE problem_photos SET sha256 = $2, archive_error = '' WHERE unique_id = $1 AND sha256 IS NULL`
+			_, err := tx.q.Exec(ctx, mark, uniqueID, sum)
+			return err
+		})
+		if err != nil {
+			return done, fmt.Errorf("archive: %w", err)
+		}
+		done++
 	}
 	return done, nil
 }
