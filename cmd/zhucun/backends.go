@@ -44,8 +44,8 @@ type backends struct {
 // openBackends opens the backends cfg names and applies the migrations of the records
 // and of River's tables; it returns the migrations applied. Close releases what it
 // opened; on an error nothing is left open. The playground and serve open theirs with it.
-func openBackends(ctx context.Context, cfg config) (b *backends, applied []string, err error) {
-	b = &backends{}
+func openBackends(ctx context.Context, cfg config) (_ *backends, applied []string, err error) {
+	b := &backends{}
 	defer func() {
 		if err != nil {
 			b.Close()

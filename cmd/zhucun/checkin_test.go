@@ -46,7 +46,13 @@ type checkInEnv struct {
 // newCheckInEnv imports the demo county and starts a bot on it.
 func newCheckInEnv(t *testing.T) *checkInEnv {
 	t.Helper()
-	w := &checkInEnv{env: newEnv(t), ctx: context.Background()}
+	return newCheckInEnvOn(t, newEnv(t))
+}
+
+// newCheckInEnvOn is newCheckInEnv on e (see eachEnv).
+func newCheckInEnvOn(t *testing.T, e *env) *checkInEnv {
+	t.Helper()
+	w := &checkInEnv{env: e, ctx: context.Background()}
 	w.importDemo(t)
 	for code, r := range map[string]*store.Region{"DEMO": &w.county, "DEMO-QS-01": &w.dongping, "DEMO-HX-01": &w.liuwan, "DEMO-QS-02": &w.xiling} {
 		region, err := w.db.RegionByCode(w.ctx, code)
@@ -257,7 +263,10 @@ func wantStored(t *testing.T, c store.CheckIn, source, verdict string, onSite bo
 
 func TestCheckInOneTap(t *testing.T) {
 	t.Parallel()
-	w := newCheckInEnv(t)
+	eachEnv(t, func(t *testing.T, e *env) { checkInOneTap(t, newCheckInEnvOn(t, e)) })
+}
+
+func checkInOneTap(t *testing.T, w *checkInEnv) {
 	for i, tc := range []struct {
 		name, language string
 		do             func(u *bottest.User)

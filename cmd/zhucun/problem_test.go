@@ -375,9 +375,14 @@ func (p *problemWorld) resolve(t *testing.T, u *bottest.User, number, photo stri
 	return fileID
 }
 
+// TestProblemLifecycle runs on both backends: on the embedded one the report's draft
+// photos are kept in the embedded state.
 func TestProblemLifecycle(t *testing.T) {
 	t.Parallel()
-	p := newProblemWorld(t)
+	eachEnv(t, func(t *testing.T, e *env) { problemLifecycle(t, &problemWorld{checkInEnv: newCheckInEnvOn(t, e)}) })
+}
+
+func problemLifecycle(t *testing.T, p *problemWorld) {
 	li := p.join(t, 4101, "李书记", "zh-hans", store.RoleFirstSecretary, p.dongping)
 	zhang := p.member(t, 4102, "张队员")
 	chen := p.member(t, 4103, "陈队员") // on the team, involved in nothing
