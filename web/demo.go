@@ -375,24 +375,27 @@ func (s *seeder) problems(ctx context.Context) error {
 // photo makes a placeholder photo of a problem (a coloured scene), keeps it in the
 // files and returns it as a problem photo of that kind.
 func (s *seeder) photo(n int, kind string) (store.ProblemPhoto, error) {
-	const w, h = 480, 320
+	const w, h = 320, 240
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	hue := float64(n*47%360) / 360
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			sky := y < h/2
-			v := 0.55 + 0.35*float64(y)/h
-			if !sky {
-				v = 0.45 + 0.2*math.Sin(float64(x)/30+float64(n))
-			}
-			r, g, b := hsv(hue+map[bool]float64{true: 0.5, false: 0.25}[sky], 0.35, v)
-			img.Set(x, y, color.RGBA{r, g, b, 255})
-		}
-	}
 	shade := map[string]color.RGBA{"report": {200, 60, 50, 255}, "progress": {220, 160, 40, 255}, "evidence": {60, 160, 80, 255}}[kind]
-	for y := h/2 - 60; y < h/2+40; y++ {
-		for x := w/3 + n*7; x < w/3+n*7+120; x++ {
-			img.Set(x, y, shade)
+	for y := 0; y < h; y++ {
+		// Sky above, fields below in bands, and a block of the kind's colour in front.
+		var c color.RGBA
+		if y < h/2 {
+			r, g, b := hsv(hue+0.5, 0.3, 0.6+0.35*float64(y)/h)
+			c = color.RGBA{r, g, b, 255}
+		} else {
+			r, g, b := hsv(hue+0.25, 0.45, 0.4+0.1*float64((y/12)%3))
+			c = color.RGBA{r, g, b, 255}
+		}
+		for x := 0; x < w; x++ {
+			px := c
+			if y >= h/2-40 && y < h/2+30 && x >= w/3+n*5 && x < w/3+n*5+90 {
+				px = shade
+			}
+			i := img.PixOffset(x, y)
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = px.R, px.G, px.B, px.A
 		}
 	}
 	var buf bytes.Buffer

@@ -113,7 +113,7 @@ var pageMessages = []string{
 	"web.title", "web.banner", "web.who_are_you", "web.switch_person", "web.language",
 	"web.role_admin", "web.role_supervisor", "web.role_first_secretary", "web.role_member",
 	"web.role_resident", "web.role_newcomer", "web.id",
-	"web.placeholder", "web.send", "web.send_photo", "web.caption", "web.send_location",
+	"web.placeholder", "web.send", "web.send_photo", "web.send_location",
 	"web.location_title", "web.off_site", "web.live", "web.static", "web.share", "web.close",
 	"web.download", "web.edited", "web.error_send", "web.error_file", "web.reconnecting",
 	"web.contact_shared", "web.location_live", "web.location_static", "web.empty_chat",
@@ -209,9 +209,11 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	sub, _ := fs.Sub(static, "static") // the directory is embedded
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(sub)))
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	page, _ := fs.ReadFile(static, "static/index.html") // embedded
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
-		http.ServeFileFS(w, r, sub, "index.html")
+		w.Write(page) //nolint:errcheck // the client went away
 	})
 	mux.HandleFunc("GET /api/session", s.session)
 	mux.HandleFunc("GET /api/chats/{id}/events", s.events)

@@ -25,9 +25,10 @@ async function loadSession(lang) {
   $("title").textContent = t("web.title");
   $("banner").textContent = t("web.banner");
   $("text").placeholder = t("web.placeholder");
-  $("send").setAttribute("aria-label", t("web.send"));
-  $("photo-button").title = t("web.send_photo");
-  $("location-button").title = t("web.send_location");
+  for (const [id, msg] of [["send", "web.send"], ["photo-button", "web.send_photo"], ["location-button", "web.send_location"]]) {
+    $(id).title = t(msg);
+    $(id).setAttribute("aria-label", t(msg));
+  }
   $("picker-title").textContent = t("web.who_are_you");
   $("location-title").textContent = t("web.location_title");
   $("mode-live").textContent = t("web.live");
@@ -146,13 +147,12 @@ function renderMessage(m) {
 
 function renderChat() {
   const main = $("chat");
-  const atBottom = main.scrollHeight - main.scrollTop - main.clientHeight < 60;
   if (!state.msgs.length) {
     main.replaceChildren(el("p", { className: "empty", textContent: state.me ? t("web.empty_chat") : "" }));
   } else {
     main.replaceChildren(...state.msgs.map(renderMessage));
   }
-  if (atBottom || true) main.scrollTop = main.scrollHeight;
+  main.scrollTop = main.scrollHeight;
   renderKeyboard();
 }
 
