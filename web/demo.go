@@ -439,7 +439,7 @@ func hsv(h, s, v float64) (r, g, b uint8) {
 // supervisor, one late) and this week's draft of 东坪村, begun.
 func (s *seeder) weekly(ctx context.Context) error {
 	today := s.day(0)
-	monday := today.AddDate(0, 0, -((int(today.Weekday())+6)%7))
+	monday := today.AddDate(0, 0, -((int(today.Weekday()) + 6) % 7))
 	for _, village := range []string{demoVillage, demoOther} {
 		v := s.region[village]
 		secretary := map[string]int64{demoVillage: 8000000003, demoOther: 8000000007}[village]

@@ -199,10 +199,11 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func testPhoto(t *testing.T, shade uint8) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
-	for i := range img.Pix {
-		img.Pix[i] = shade
+	for y := 0; y < 48; y++ {
+		for x := 0; x < 64; x++ {
+			img.Set(x, y, color.RGBA{shade, uint8(x * 4), uint8(y * 5), 255})
+		}
 	}
-	img.Set(3, 3, color.RGBA{255, 0, 0, 255})
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		t.Fatal(err)

@@ -4,13 +4,16 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { lang: "", strings: {}, people: [], places: [], me: null, events: null, msgs: [] };
-const startPayload = new URLSearchParams(location.search).get("start");
+const query = new URLSearchParams(location.search);
+const startPayload = query.get("start");
 
 function t(id) { return state.strings[id] || id; }
 
 function el(tag, props = {}, ...children) {
   const e = document.createElement(tag);
-  Object.assign(e, props);
+  const { dataset, ...rest } = props;
+  Object.assign(e, rest);
+  Object.assign(e.dataset, dataset || {});
   for (const c of children) if (c != null) e.append(c);
   return e;
 }
@@ -123,7 +126,7 @@ function linkify(text) {
 function renderMessage(m) {
   const div = el("div", { className: "msg " + m.from, dataset: { id: m.id } });
   if (m.photos && m.photos.length) {
-    const imgs = m.photos.map((id) => el("img", { src: "/files/" + id, alt: "", loading: "lazy" }));
+    const imgs = m.photos.map((id) => el("img", { src: "/files/" + id, alt: "" }));
     div.append(m.photos.length > 1 ? el("div", { className: "album" }, ...imgs) : imgs[0]);
   }
   if (m.document) {
@@ -225,7 +228,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("location-share").onclick = shareLocation;
   $("me").onclick = () => $("picker").showModal();
   $("lang").onchange = (e) => loadSession(e.target.value);
-  await loadSession(localStorage.getItem("zhucun.lang") || navigator.language);
+  await loadSession(query.get("lang") || localStorage.getItem("zhucun.lang") || navigator.language);
   const saved = state.people.find((p) => String(p.id) === localStorage.getItem("zhucun.person"));
   if (saved) choose(saved); else { renderChat(); $("picker").showModal(); }
 });
