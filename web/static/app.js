@@ -3,9 +3,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { lang: "", strings: {}, people: [], places: [], me: null, events: null, msgs: [] };
+// pendingStart is a start link (an invite, a survey) to open as the person picked next.
 const query = new URLSearchParams(location.search);
-const startPayload = query.get("start");
+const state = { lang: "", strings: {}, people: [], places: [], me: null, events: null, msgs: [], pendingStart: query.get("start") };
 
 function t(id) { return state.strings[id] || id; }
 
@@ -83,13 +83,14 @@ function connect() {
   renderChat();
   const es = new EventSource(`/api/chats/${state.me.id}/events`);
   state.events = es;
-  let first = true;
   es.addEventListener("reset", (e) => {
     state.msgs = JSON.parse(e.data);
     renderChat();
     $("status").hidden = true;
-    if (first && startPayload) send({ text: "/start " + startPayload });
-    first = false;
+    if (state.pendingStart) {
+      send({ text: "/start " + state.pendingStart });
+      state.pendingStart = null;
+    }
   });
   es.addEventListener("message", (e) => { state.msgs.push(JSON.parse(e.data)); renderChat(); });
   es.addEventListener("edit", (e) => {
@@ -114,7 +115,8 @@ function linkify(text) {
     const u = new URL(url, location.href);
     if (u.origin === location.origin && u.searchParams.get("start")) {
       a.target = "";
-      a.onclick = (ev) => { ev.preventDefault(); send({ text: "/start " + u.searchParams.get("start") }); };
+      // A start link is opened by someone: the visitor picks who.
+      a.onclick = (ev) => { ev.preventDefault(); state.pendingStart = u.searchParams.get("start"); $("picker").showModal(); };
     }
     out.append(a);
     last = m.index + url.length;
