@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // idBlock is how many update ids are reserved on disk at once.
@@ -15,7 +16,8 @@ const idBlock = 1000
 // updateIDs hands out update ids that increase and never repeat, across restarts too:
 // the handlers mark every update id processed, so a repeated id would be dropped as a
 // replay. Ids are reserved in blocks written to a file before any of them is used, so
-// a crash skips the rest of a block and never reuses one.
+// a crash skips the rest of a block and never reuses one; and a start never begins
+// below the clock in milliseconds, so a lost file does not bring old ids back either.
 type updateIDs struct {
 	path string
 
@@ -37,6 +39,7 @@ func openUpdateIDs(path string) (*updateIDs, error) {
 	case !os.IsNotExist(err):
 		return nil, fmt.Errorf("update ids: %w", err)
 	}
+	u.next = max(u.next, time.Now().UnixMilli())
 	u.reserved = u.next
 	return u, nil
 }

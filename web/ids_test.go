@@ -62,3 +62,4 @@ func TestFilesRefuseForeignIDs(t *testing.T) {
 		}
 	}
 }
+
