@@ -62,4 +62,3 @@ func TestFilesRefuseForeignIDs(t *testing.T) {
 		}
 	}
 }
-
