@@ -22,12 +22,17 @@ import (
 var messageID = regexp.MustCompile(`^[a-z][a-z_]*\.[a-z][a-z_.]*$`)
 
 // usedMessageIDs returns every string literal of the shape of a message ID in the
-// package's non-test source.
+// non-test source of the packages that show messages: this one, and web/ (the
+// playground page's own texts).
 func usedMessageIDs(t *testing.T) map[string]bool {
 	t.Helper()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
+	var files []string
+	for _, pattern := range []string{"*.go", "../web/*.go"} {
+		matched, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, matched...)
 	}
 	used := map[string]bool{}
 	fset := token.NewFileSet()
@@ -106,12 +111,12 @@ func TestLocalesComplete(t *testing.T) {
 	for locale, msgs := range files {
 		for id := range used {
 			if strings.TrimSpace(msgs[id]) == "" {
-				t.Errorf("%s: message %q is used in handlers/ but missing", locale, id)
+				t.Errorf("%s: message %q is used in handlers/ or web/ but missing", locale, id)
 			}
 		}
 		for id := range msgs {
 			if !used[id] {
-				t.Errorf("%s: message %q is not used anywhere in handlers/", locale, id)
+				t.Errorf("%s: message %q is not used anywhere in handlers/ or web/", locale, id)
 			}
 		}
 	}

@@ -63,6 +63,17 @@ if ! redis_up 2>/dev/null; then
 fi
 log "Redis: $ZHUCUN_TEST_REDIS_URL"
 
+# --- Chromium (the playground's browser test) ---------------------------------------
+# The browser test drives the playground page in Debian's headless Chromium; the fonts
+# let its screenshots show Chinese text and the bot's emoji. Under CI a missing
+# Chromium fails the test.
+[ -x /usr/bin/chromium ] || apt_install chromium
+if ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk"; then
+	if as_root; then apt_install fonts-wqy-microhei fonts-noto-color-emoji
+	else log "no CJK font (apt-get install fonts-wqy-microhei): screenshots show boxes for Chinese text"; fi
+fi
+log "Chromium: $(/usr/bin/chromium --version 2>/dev/null || echo missing)"
+
 # --- checks and tests -------------------------------------------------------------
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 [ -z "$unformatted" ] || die "gofmt: not formatted: $unformatted"

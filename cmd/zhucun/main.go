@@ -51,6 +51,9 @@ commands:
                            _SECRET), show its state, or remove it (back to polling);
                            pending updates are kept
   healthcheck              exit 0 if /healthz on ZHUCUN_HTTP_ADDR answers, else 1
+  playground [FILE]        try the bot in a browser: a web chat over a seeded demo
+                           county (FILE: the demo database, default
+                           playground.db in the data dir), at http://127.0.0.1:8080
 
 Every setting is an environment variable (see README); a flag of the same name in
 kebab case overrides it, e.g. --database-url.
@@ -143,6 +146,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return webhookCommand(ctx, fs, args, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, fs, args, getenv, stdout)
+	case "playground":
+		return playgroundCommand(ctx, fs, args, getenv, stdout, logger)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
