@@ -52,45 +52,21 @@ func playgroundCommand(ctx context.Context, fs *flag.FlagSet, args []string, get
 	return p.run(ctx)
 }
 
-// playgroundBackend is where the playground keeps its records and conversations.
-type playgroundBackend struct {
-	db    *store.DB
-	state *store.State
-	close func()
-}
-
-// openPlayground opens the playground's records and conversation state for the demo
-// FILE. The embedded store is not built yet, so for now this opens Postgres and Redis
-// from DATABASE_URL and REDIS_URL (the file names only where the web chat's data goes):
-// this one function switches to the embedded store at FILE once it exists.
-func openPlayground(ctx context.Context, cfg config, file string) (*playgroundBackend, error) {
-	if !isPostgresURL(cfg.DatabaseURL) || cfg.RedisURL == "" {
-		return nil, &configError{fmt.Errorf("playground %s: the embedded store is not available in this version; set DATABASE_URL (postgres://…) and REDIS_URL (redis://…)", file)}
-	}
-	db, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	rdb, err := store.OpenRedis(ctx, cfg.RedisURL)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &playgroundBackend{
-		db: db, state: store.NewState(rdb, cfg.RedisPrefix, cfg.ConversationTTL),
-		close: func() { rdb.Close(); db.Close() },
-	}, nil
+// openPlayground opens the embedded store at FILE for the playground: the records in
+// that SQLite file, the conversations in the state file beside it, jobs on River's
+// SQLite driver. DATABASE_URL and REDIS_URL play no part: the demo never touches a
+// real deployment's data.
+func openPlayground(ctx context.Context, cfg config, file string) (*backends, error) {
+	cfg.DatabaseURL, cfg.RedisURL = file, ""
+	b, _, err := openBackends(ctx, cfg)
+	return b, err
 }
 
 // playground is the running web chat over the demo county.
 type playground struct {
 	log      *slog.Logger
 	dir      string
-	backend  *playgroundBackend
+	backend  *backends
 	web      *web.Server
 	listener net.Listener
 	http     *http.Server
@@ -124,7 +100,7 @@ func newPlayground(ctx context.Context, cfg config, file string, logger *slog.Lo
 	if p.backend, err = openPlayground(ctx, cfg, file); err != nil {
 		return nil, err
 	}
-	db := p.backend.db
+	db := p.backend.DB
 	if err := seedPlayground(ctx, db, dir, cfg, logger); err != nil {
 		return nil, err
 	}
@@ -136,7 +112,7 @@ func newPlayground(ctx context.Context, cfg config, file string, logger *slog.Lo
 		AdminIDs: append(append([]int64(nil), cfg.AdminIDs...), web.DemoAdminIDs()...), DefaultLocale: cfg.DefaultLocale,
 		DeepLinkFunc: func(payload string) string { return base + "/?start=" + url.QueryEscape(payload) },
 		Location:     cfg.Timezone, Secret: secret, NowFunc: cfg.now,
-	}, db, p.backend.state)
+	}, db, p.backend.State)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +207,7 @@ func (p *playground) run(ctx context.Context) error {
 	archiveCtx, stopArchive := context.WithCancel(ctx)
 	go func() {
 		defer close(archiveDone)
-		archiveLoop(archiveCtx, p.log, p.backend.db, p.web.Files().Fetch, store.NewArchive(filepath.Join(p.dir, "photos")))
+		archiveLoop(archiveCtx, p.log, p.backend.DB, p.web.Files().Fetch, store.NewArchive(filepath.Join(p.dir, "photos")))
 	}()
 	var err error
 	select {
@@ -255,7 +231,7 @@ func (p *playground) close() {
 		p.listener.Close()
 	}
 	if p.backend != nil {
-		p.backend.close()
+		p.backend.Close()
 	}
 }
 

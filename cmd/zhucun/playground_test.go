@@ -31,42 +31,43 @@ const (
 	demoMember     = 8000000004
 )
 
-// playgroundEnv is a demo file for the playground: for now a fresh schema and Redis
-// prefix, and the web chat's data next to the file.
+// playgroundEnv is a demo file for the playground, on the embedded store, with the web
+// chat's data next to it; db reads the same file.
 type playgroundEnv struct {
-	db     *store.DB
-	dbURL  string
-	prefix string
-	file   string
-	logs   *logBuffer
+	db   *store.DB
+	file string
+	logs *logBuffer
 }
 
 func newPlaygroundEnv(t *testing.T) *playgroundEnv {
 	t.Helper()
-	e := &playgroundEnv{file: filepath.Join(t.TempDir(), "demo.db"), logs: newLogBuffer()}
-	e.db, e.dbURL = storetest.DBURL(t)
-	_, e.prefix = storetest.Redis(t)
-	return e
+	return &playgroundEnv{file: filepath.Join(t.TempDir(), "demo.db"), logs: newLogBuffer()}
 }
 
 // start runs a playground on the env until stop is called or the test ends, and
 // returns its address.
 func (e *playgroundEnv) start(t *testing.T) (base string, stop func()) {
 	t.Helper()
+	// DATABASE_URL and REDIS_URL are set to show that the playground ignores them.
 	vals := map[string]string{
-		"DATABASE_URL": e.dbURL, "REDIS_URL": storetest.RedisURL(),
+		"DATABASE_URL": storetest.DatabaseURL(), "REDIS_URL": storetest.RedisURL(),
 		"ZHUCUN_HTTP_ADDR": "127.0.0.1:0", "ZHUCUN_DATA_DIR": filepath.Dir(e.file),
 	}
 	cfg, err := loadConfig(e2eFlags(), nil, func(k string) string { return vals[k] }, false)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	cfg.RedisPrefix = e.prefix
 	ctx, cancel := context.WithCancel(context.Background())
 	p, err := newPlayground(ctx, cfg, e.file, slog.New(slog.NewJSONHandler(e.logs, nil)))
 	if err != nil {
 		cancel()
 		t.Fatalf("newPlayground: %v", err)
+	}
+	if e.db == nil {
+		if e.db, err = store.OpenURL(ctx, e.file); err != nil {
+			t.Fatalf("open %s: %v", e.file, err)
+		}
+		t.Cleanup(e.db.Close)
 	}
 	done := make(chan error, 1)
 	go func() { done <- p.run(ctx) }()
