@@ -19,6 +19,12 @@ type Conversation struct {
 	Step    string            `json:"step"`
 	Draft   map[string]string `json:"draft,omitempty"`
 	Version int64             `json:"version"`
+	// Update is the update whose handling saved this conversation and Prev the
+	// conversation before it. The save comes before that update's records commit: if
+	// they never do (the process died in between), the update comes again and finds
+	// its own unfinished save, which it undoes back to Prev.
+	Update int64         `json:"update,omitempty"`
+	Prev   *Conversation `json:"prev,omitempty"`
 }
 
 // Active reports whether the chat is inside a flow.
