@@ -11,10 +11,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"net/url"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -218,7 +222,17 @@ func reportSteps(t *testing.T, api *bottest.Server, u *bottest.User) []reportScr
 	}
 }
 
-func reportText(n int) string { return fmt.Sprintf("第%d号问题：村口的路灯坏了", n) }
+// reportText is the description of report n: characters drawn at random for n, so
+// that no report looks like a duplicate of another.
+func reportText(n int) string {
+	rng := rand.New(rand.NewPCG(uint64(n), 7))
+	var b strings.Builder
+	fmt.Fprintf(&b, "第%d号：", n)
+	for range 16 {
+		b.WriteRune(rune(0x4e00 + rng.IntN(0x5000)))
+	}
+	return b.String()
+}
 
 // matches reports whether the replies got are want, in order.
 func matches(got []bottest.Call, want []string) bool {
@@ -381,4 +395,449 @@ func withoutRepeats(got, prev []bottest.Call) ([]bottest.Call, int) {
 		seen[k] = true
 	}
 	return out, len(got) - len(out)
+}
+
+// Texts of the bot's answers in English.
+const (
+	enBusy = "The bot is busy"
+	enHelp = "/help"
+)
+
+// answers lists the texts of the bot's messages to chatID that are not busy notices,
+// and how many busy notices there were.
+func answers(api *bottest.Server, chatID int64) (texts []string, busy int) {
+	for _, m := range api.Messages(chatID) {
+		if strings.Contains(m.Text, enBusy) || strings.Contains(m.Text, "系统繁忙") {
+			busy++
+			continue
+		}
+		texts = append(texts, m.Text)
+	}
+	return texts, busy
+}
+
+// outageUpdate is an update sent while a service was cut off, and who sent it.
+type outageUpdate struct {
+	user *bottest.User
+	upd  models.Update
+}
+
+// sendDuring sends one /help from each user in turn, spread evenly over d, and returns
+// what was sent.
+func sendDuring(users []*bottest.User, d time.Duration, n int, send func(u *bottest.User) models.Update) []outageUpdate {
+	tick := time.NewTicker(d / time.Duration(n))
+	defer tick.Stop()
+	var out []outageUpdate
+	for i := range n {
+		u := users[i%len(users)]
+		out = append(out, outageUpdate{u, send(u)})
+		<-tick.C
+	}
+	return out
+}
+
+// TestFaultsPostgresCutOff cuts the bot off from Postgres (toxiproxy) while updates
+// keep arriving, in polling and in webhook mode. No update may be acknowledged without
+// its record: the webhook answers 503, polling keeps its offset; once Postgres is back
+// every update is handled, once. The outage lasts 5 s; -faults.long makes it 30 s.
+func TestFaultsPostgresCutOff(t *testing.T) {
+	t.Parallel()
+	outage := 5 * time.Second
+	if *longFaults {
+		outage = 30 * time.Second
+	}
+	for _, webhook := range []bool{false, true} {
+		name := "polling"
+		if webhook {
+			name = "webhook"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			w := newWorld(t)
+			var pg *toxi
+			env := setEnv(w.env(t, webhook), "DATABASE_URL", viaProxy(t, w.dbURL, func(up string) string {
+				pg = newToxi(t, "postgres", up)
+				return pg.addr()
+			}))
+			bot := startChild(t, env)
+			users := make([]*bottest.User, 4)
+			for i := range users {
+				users[i] = w.api.NewUser(int64(7100+i), fmt.Sprintf("user %d", i), "en")
+			}
+			deliver := func(u models.Update) int {
+				code, err := bot.deliver(u)
+				if err != nil {
+					t.Errorf("deliver update %d: %v", u.ID, err)
+				}
+				return code
+			}
+			// Before the outage each user is answered.
+			for _, u := range users {
+				upd := u.Command("help")
+				if webhook && deliver(upd) != 200 {
+					t.Fatalf("update %d not answered 200 before the outage", upd.ID)
+				}
+				w.api.WaitMessages(t, u.ID, 1)
+			}
+
+			pg.cut()
+			cutAt := time.Now()
+			sent := sendDuring(users, outage, 20, func(u *bottest.User) models.Update {
+				upd := u.Command("help")
+				if webhook {
+					if code := deliver(upd); code != http.StatusServiceUnavailable {
+						t.Errorf("update %d during the outage answered %d, want 503", upd.ID, code)
+					}
+				}
+				return upd
+			})
+			// Nothing sent during the outage is recorded, and polling never confirmed it.
+			for _, s := range sent {
+				if ok, err := w.db.Processed(ctx, s.upd.ID); err != nil || ok {
+					t.Errorf("update %d processed=%v (%v) during the outage, want not processed", s.upd.ID, ok, err)
+				}
+			}
+			for _, c := range w.api.CallsTo("getUpdates") {
+				if off, _ := strconv.ParseInt(c.Params["offset"], 10, 64); off > sent[0].upd.ID {
+					t.Errorf("getUpdates with offset %d during the outage: past update %d, which is not recorded", off, sent[0].upd.ID)
+				}
+			}
+			busy := 0
+			for _, u := range users {
+				_, n := answers(w.api, u.ID)
+				busy += n
+			}
+			if busy == 0 {
+				t.Errorf("nobody was told the bot is busy")
+			}
+			resp, err := http.Get("http://" + bot.addr + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusServiceUnavailable {
+					t.Errorf("/readyz during the outage: %d, want 503", resp.StatusCode)
+				}
+			}
+
+			pg.restore(t)
+			back := time.Now()
+			if webhook { // Telegram delivers again what was not answered 200
+				for _, s := range sent {
+					if code := deliver(s.upd); code != http.StatusOK {
+						t.Errorf("update %d after the outage answered %d, want 200", s.upd.ID, code)
+					}
+				}
+			}
+			perUser := map[int64]int{}
+			for _, s := range sent {
+				perUser[s.user.ID]++
+			}
+			if !w.api.WaitUntil(90*time.Second, func() bool {
+				for _, u := range users {
+					if got, _ := answers(w.api, u.ID); len(got) < 1+perUser[u.ID] {
+						return false
+					}
+				}
+				return true
+			}) {
+				t.Fatalf("not every update was answered 90 s after Postgres came back")
+			}
+			recovered := time.Since(back)
+			for _, s := range sent {
+				if ok, err := w.db.Processed(ctx, s.upd.ID); err != nil || !ok {
+					t.Errorf("update %d processed=%v (%v) after the outage, want processed", s.upd.ID, ok, err)
+				}
+			}
+			for _, u := range users {
+				got, _ := answers(w.api, u.ID)
+				if len(got) != 1+perUser[u.ID] {
+					t.Errorf("user %d got %d answers, want %d (one per update)", u.ID, len(got), 1+perUser[u.ID])
+				}
+				for _, text := range got {
+					if !strings.Contains(text, enHelp) {
+						t.Errorf("user %d got %q, want the help", u.ID, text)
+					}
+				}
+			}
+			t.Logf("Postgres cut off for %v (%s): %d updates arrived, none acknowledged without its record, %d busy notices; all %d handled once, %v after Postgres came back",
+				back.Sub(cutAt).Round(time.Millisecond), name, len(sent), busy, len(sent), recovered.Round(time.Millisecond))
+		})
+	}
+}
+
+// redisServer is a redis-server of the test's own, with its append-only file, that the
+// test can kill and start again on the same port and data.
+type redisServer struct {
+	port int
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startRedis starts redis-server on port with its data in dir and waits for PONG.
+func startRedis(t *testing.T, port int, dir string) *redisServer {
+	t.Helper()
+	r := &redisServer{port: port, dir: dir, done: make(chan struct{})}
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--logfile", "redis.log")
+	if err := r.cmd.Start(); err != nil {
+		t.Fatalf("start redis-server (it must be installed; make test installs it): %v", err)
+	}
+	go func() {
+		r.cmd.Wait()
+		close(r.done)
+	}()
+	t.Cleanup(r.kill)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rdb, err := store.OpenRedis(ctx, r.url())
+		if err == nil {
+			rdb.Close()
+			return r
+		}
+		select {
+		case <-tick.C:
+		case <-r.done:
+			t.Fatalf("redis-server on port %d exited: %v", port, r.cmd.ProcessState)
+		case <-ctx.Done():
+			t.Fatalf("redis-server on port %d not answering: %v", port, err)
+		}
+	}
+}
+
+func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
+
+// kill stops the server with SIGKILL: what it acknowledged is in its append-only file.
+func (r *redisServer) kill() {
+	select {
+	case <-r.done:
+		return
+	default:
+	}
+	r.cmd.Process.Signal(syscall.SIGKILL)
+	<-r.done
+}
+
+// TestFaultsRedisRestarted kills Redis (SIGKILL; it keeps an append-only file) while
+// three people are in the middle of reporting a problem, and starts it again. The bot
+// must not crash, must tell who writes meanwhile that it is busy, must reconnect by
+// itself, and every draft acknowledged before the restart must be there after it.
+func TestFaultsRedisRestarted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t)
+	rs := startRedis(t, freePort(t), t.TempDir())
+	env := setEnv(w.env(t, false), "REDIS_URL", rs.url())
+	importDemoInto(t, env)
+	village, err := w.db.RegionByCode(ctx, "DEMO-QS-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot := startChild(t, env)
+	users := make([]*bottest.User, 3)
+	scripts := make([][]reportScript, len(users))
+	for i := range users {
+		id := int64(7200 + i)
+		if _, err := w.db.TouchUser(ctx, id, "队员", "zh-hans"); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.db.GrantRole(ctx, id, store.RoleMember, village.ID, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		users[i] = w.api.NewUser(id, "队员", "zh-hans")
+		scripts[i] = reportSteps(t, w.api, users[i])
+	}
+	// step plays step k of user i's report and waits for its acknowledgement.
+	step := func(i, k int) {
+		t.Helper()
+		u, st := users[i], scripts[i][k]
+		before := len(w.api.Calls())
+		st.do(100 + i)
+		var got []bottest.Call
+		if !w.api.WaitUntil(60*time.Second, func() bool {
+			got = withoutBusy(problemChatCalls(w.api.Calls()[before:], u.ID))
+			return len(got) >= len(st.want)
+		}) || !matches(got, st.want) {
+			t.Fatalf("user %d, step %s: got replies:%s\nwant %q\nlogs:\n%s", u.ID, st.name, describe(got), st.want, bot.log.String())
+		}
+	}
+	// Each user stops at a different step, the last one with the description given.
+	for i := range users {
+		for k := 0; k <= 2+i; k++ {
+			step(i, k)
+		}
+	}
+	rs.kill()
+	killedAt := time.Now()
+	// While Redis is down the first user goes on: the bot says it is busy.
+	before := len(w.api.Calls())
+	scripts[0][3].do(100)
+	if !w.api.WaitUntil(30*time.Second, func() bool {
+		for _, c := range problemChatCalls(w.api.Calls()[before:], users[0].ID) {
+			if strings.Contains(replyText(c), "系统繁忙") {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("no busy notice while Redis was down; logs:\n%s", bot.log.String())
+	}
+	busyAfter := time.Since(killedAt)
+	startRedis(t, rs.port, rs.dir)
+	restartedAt := time.Now()
+	bot.waitReady(t, 60*time.Second)
+	// The update sent while Redis was down is handled now, by itself.
+	var got []bottest.Call
+	if !w.api.WaitUntil(60*time.Second, func() bool {
+		got = withoutBusy(problemChatCalls(w.api.Calls()[before:], users[0].ID))
+		return len(got) >= len(scripts[0][3].want)
+	}) || !matches(got, scripts[0][3].want) {
+		t.Fatalf("the update sent while Redis was down: got replies:%s\nwant %q", describe(got), scripts[0][3].want)
+	}
+	resumed := time.Since(restartedAt)
+	for i := range users {
+		first := 3 + i
+		if i == 0 {
+			first = 4
+		}
+		for k := first; k < len(scripts[i]); k++ {
+			step(i, k)
+		}
+	}
+	list, _, err := w.db.Problems(ctx, store.ProblemFilter{RegionIDs: []int64{village.ID}, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var descs []string
+	for _, pr := range list {
+		descs = append(descs, pr.Description)
+	}
+	slices.Sort(descs)
+	want := []string{reportText(100), reportText(101), reportText(102)}
+	slices.Sort(want)
+	if !slices.Equal(descs, want) {
+		t.Errorf("problems recorded %q, want %q: the drafts kept through the restart", descs, want)
+	}
+	t.Logf("Redis killed and restarted: busy notice %v after the kill; the update sent meanwhile handled %v after Redis was back; %d drafts kept, %d problems recorded",
+		busyAfter.Round(time.Millisecond), resumed.Round(time.Millisecond), len(users), len(list))
+}
+
+// withoutBusy drops the busy notices from calls.
+func withoutBusy(calls []bottest.Call) []bottest.Call {
+	var out []bottest.Call
+	for _, c := range calls {
+		if !strings.Contains(replyText(c), "系统繁忙") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// goroutines reads go_goroutines from the child's /metrics.
+func (c *child) goroutines(t *testing.T) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + c.addr + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no go_goroutines in /metrics")
+	return 0
+}
+
+// TestFaultsRedisSilent makes Redis swallow everything (toxiproxy's timeout toxic with
+// no timeout: connections stay open, nothing comes back). Every Redis call must give up
+// at its deadline, every user must be told the bot is busy, the bot must take up the
+// updates once Redis answers again, and its goroutines must come back to what they were.
+func TestFaultsRedisSilent(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var rp *toxi
+	env := setEnv(w.env(t, false), "REDIS_URL", viaProxy(t, storetest.RedisURL(), func(up string) string {
+		rp = newToxi(t, "redis", up)
+		return rp.addr()
+	}))
+	bot := startChild(t, env)
+	users := make([]*bottest.User, 5)
+	for i := range users {
+		users[i] = w.api.NewUser(int64(7300+i), fmt.Sprintf("user %d", i), "en")
+		users[i].Command("help")
+		w.api.WaitMessages(t, users[i].ID, 1)
+	}
+	baseline := bot.goroutines(t)
+
+	rp.add(t, "silent", "timeout", "downstream", `{"timeout":0}`)
+	silentAt := time.Now()
+	for _, u := range users {
+		u.Command("help")
+	}
+	if !w.api.WaitUntil(60*time.Second, func() bool {
+		for _, u := range users {
+			if _, busy := answers(w.api, u.ID); busy == 0 {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("not every user was told the bot is busy within 60 s of Redis going silent; logs:\n%s", bot.log.String())
+	}
+	busyWithin := time.Since(silentAt)
+	during := bot.goroutines(t)
+
+	rp.remove(t, "silent")
+	back := time.Now()
+	if !w.api.WaitUntil(90*time.Second, func() bool {
+		for _, u := range users {
+			if got, _ := answers(w.api, u.ID); len(got) < 2 {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("the updates sent while Redis was silent were not handled within 90 s of its coming back")
+	}
+	handledWithin := time.Since(back)
+	for _, u := range users {
+		if got, _ := answers(w.api, u.ID); len(got) != 2 {
+			t.Errorf("user %d got %d answers, want 2: %q", u.ID, len(got), got)
+		}
+	}
+	// The goroutines of the calls that gave up are gone: back to the baseline (a few
+	// more are allowed for connections the pools opened anew).
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(30 * time.Second)
+	var after float64
+	for after = bot.goroutines(t); after > baseline+4; after = bot.goroutines(t) {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("goroutines: %v before, %v while Redis was silent, still %v 30 s after it came back", baseline, during, after)
+		}
+	}
+	t.Logf("Redis silent: every user told the bot is busy within %v; all updates handled %v after Redis answered again; goroutines %v before, %v during, %v after",
+		busyWithin.Round(time.Millisecond), handledWithin.Round(time.Millisecond), baseline, during, after)
 }
