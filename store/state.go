@@ -53,6 +53,9 @@ func OpenRedis(ctx context.Context, url string) (*redis.Client, error) {
 	opts.DialTimeout = 3 * time.Second
 	opts.ReadTimeout = 2 * time.Second
 	opts.WriteTimeout = 2 * time.Second
+	// One retry takes over from a connection Redis closed (a restart); more would only
+	// multiply the wait when Redis is silent, and the caller says "busy" sooner.
+	opts.MaxRetries = 1
 	rdb := redis.NewClient(opts)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()
