@@ -29,6 +29,8 @@ type Handler interface {
 	Busy(in handlers.Input) handlers.Reply
 	Apology(in handlers.Input) handlers.Reply
 	MarkBlocked(ctx context.Context, userID int64) error
+	// Delivered records that the replies Handle returned for an update are sent.
+	Delivered(ctx context.Context, updateID int64) error
 	SetAside(ctx context.Context, updateID int64, kind string, attempts int, lastErr string, payload []byte) error
 }
 
@@ -98,6 +100,11 @@ func (p *Pipeline) Process(ctx context.Context, u *models.Update) error {
 		if err == nil {
 			p.forget(in.UpdateID)
 			p.deliver(ctx, in, replies)
+			if err := p.h.Delivered(ctx, in.UpdateID); err != nil {
+				// Not acknowledged: the next delivery finds the replies sent or, after
+				// their claim runs out, sends them again.
+				return fmt.Errorf("update %d: replies sent: %w: %w", in.UpdateID, ErrUnavailable, err)
+			}
 			p.m.updates.WithLabelValues(kind, "ok").Inc()
 			return nil
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -146,6 +147,16 @@ func (h *Handlers) Handle(ctx context.Context, in Input) ([]Reply, error) {
 		if err != nil || !fresh {
 			return err
 		}
+		if conv.Update == in.UpdateID && conv.Prev != nil {
+			// An earlier try at this update saved the conversation, and its records
+			// never committed (they would have, MarkProcessed says no): start again
+			// from where the conversation stood before that try.
+			version := conv.Version
+			conv = *conv.Prev
+			conv.Version = version
+		}
+		prev := conv
+		prev.Draft, prev.Update, prev.Prev = maps.Clone(conv.Draft), 0, nil
 		r, err := h.newRequest(ctx, tx, in, conv)
 		if err != nil {
 			return err
@@ -161,6 +172,7 @@ func (h *Handlers) Handle(ctx context.Context, in Input) ([]Reply, error) {
 			return err
 		}
 		if r.convChanged {
+			r.Conv.Update, r.Conv.Prev = in.UpdateID, &prev
 			next, err := h.state.Save(ctx, in.ChatID, r.Conv)
 			if err != nil {
 				return err
@@ -178,9 +190,15 @@ func (h *Handlers) Handle(ctx context.Context, in Input) ([]Reply, error) {
 		}
 		return nil, err
 	}
-	raw, err := h.db.ClaimReplies(ctx, in.UpdateID)
+	if saved != nil && saved.Prev != nil && saved.Prev.Active() && !saved.Active() {
+		// The flow is over and its records are in: its draft is kept nowhere else.
+		clean := *saved
+		clean.Prev = nil
+		h.state.Save(ctx, in.ChatID, clean) //nolint:errcheck // best effort; the next save drops it too
+	}
+	raw, err := h.claimReplies(ctx, in.UpdateID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil // another process claimed them
+		return nil, nil // sent already, or none
 	}
 	if err != nil {
 		return nil, err
@@ -190,6 +208,35 @@ func (h *Handlers) Handle(ctx context.Context, in Input) ([]Reply, error) {
 		return nil, fmt.Errorf("decode replies: %w", err)
 	}
 	return replies, nil
+}
+
+// claimReplies claims the replies of a processed update for sending. While another
+// process holds them (it is sending them, or it died doing so and its claim has yet to
+// run out) it waits, until ctx ends.
+func (h *Handlers) claimReplies(ctx context.Context, updateID int64) (json.RawMessage, error) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		raw, err := h.db.ClaimReplies(ctx, updateID, replyClaim)
+		if !errors.Is(err, store.ErrConflict) {
+			return raw, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("replies of %d: %w", updateID, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// replyClaim is how long a claim on an update's replies lasts before a replay of the
+// update may take them over: far longer than sending them takes.
+const replyClaim = 10 * time.Second
+
+// Delivered records that the replies of an update are sent (or could not be), so they
+// are never sent again, and forgets them.
+func (h *Handlers) Delivered(ctx context.Context, updateID int64) error {
+	return h.db.RepliesSent(ctx, updateID)
 }
 
 // Ready reports whether the records and the conversation state can be reached.

@@ -275,6 +275,9 @@ func TestReplayedInputYieldsNothing(t *testing.T) {
 	if err != nil || len(first) != 1 {
 		t.Fatalf("first: %+v (%v)", first, err)
 	}
+	if err := w.h.Delivered(context.Background(), in.UpdateID); err != nil {
+		t.Fatalf("Delivered: %v", err)
+	}
 	again, err := w.h.Handle(context.Background(), in)
 	if err != nil || len(again) != 0 {
 		t.Fatalf("replay: %+v (%v), want no replies", again, err)

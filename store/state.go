@@ -20,6 +20,12 @@ type Conversation struct {
 	Step    string            `json:"step"`
 	Draft   map[string]string `json:"draft,omitempty"`
 	Version int64             `json:"version"`
+	// Update is the update whose handling saved this conversation and Prev the
+	// conversation before it. The save comes before that update's records commit: if
+	// they never do (the process died in between), the update comes again and finds
+	// its own unfinished save, which it undoes back to Prev.
+	Update int64         `json:"update,omitempty"`
+	Prev   *Conversation `json:"prev,omitempty"`
 }
 
 // Active reports whether the chat is inside a flow.
@@ -52,6 +58,9 @@ func OpenRedis(ctx context.Context, url string) (*redis.Client, error) {
 	opts.DialTimeout = 3 * time.Second
 	opts.ReadTimeout = 2 * time.Second
 	opts.WriteTimeout = 2 * time.Second
+	// One retry takes over from a connection Redis closed (a restart); more would only
+	// multiply the wait when Redis is silent, and the caller says "busy" sooner.
+	opts.MaxRetries = 1
 	rdb := redis.NewClient(opts)
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		rdb.Close()

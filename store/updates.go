@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // MarkProcessed records, inside the transaction that writes an update's records, that
@@ -28,43 +29,71 @@ func (db *DB) SetReplies(ctx context.Context, updateID int64, replies json.RawMe
 	return nil
 }
 
-// ClaimReplies hands out the replies of a processed update exactly once and forgets them,
-// so the marker keeps no trace of who was answered. A second claim is ErrNotFound.
-func (db *DB) ClaimReplies(ctx context.Context, updateID int64) (json.RawMessage, error) {
+// ClaimReplies hands out the replies of a processed update to one process for lease:
+// until that process reports them sent (RepliesSent) or the lease runs out, a second
+// claim fails with ErrConflict; once they are sent it fails with ErrNotFound. A process
+// that dies while sending thus leaves them to the next delivery of the update after
+// the lease. sent_at holds when they were claimed until RepliesSent empties replies.
+func (db *DB) ClaimReplies(ctx context.Context, updateID int64, lease time.Duration) (json.RawMessage, error) {
 	const q = `
 		WITH old AS (
-			SELECT update_id, replies FROM processed_updates
-			WHERE update_id = $1 AND sent_at IS NULL FOR UPDATE)
-		UPDATE processed_updates p SET sent_at = now(), replies = '[]'
-		FROM old WHERE p.update_id = old.update_id
-		RETURNING old.replies`
+			SELECT update_id, replies, sent_at FROM processed_updates
+			WHERE update_id = $1 AND (sent_at IS NULL OR replies <> '[]') FOR UPDATE),
+		claimed AS (
+			UPDATE processed_updates p SET sent_at = now()
+			FROM old WHERE p.update_id = old.update_id
+				AND (old.sent_at IS NULL OR old.sent_at < now() - make_interval(secs => $2))
+			RETURNING p.update_id)
+		SELECT old.replies, EXISTS (SELECT 1 FROM claimed) FROM old`
 	if db.lite {
-		return db.claimRepliesLite(ctx, updateID)
+		return db.claimRepliesLite(ctx, updateID, lease)
 	}
 	var out json.RawMessage
-	if err := db.q.QueryRow(ctx, q, updateID).Scan(&out); err != nil {
+	var won bool
+	if err := db.q.QueryRow(ctx, q, updateID, lease.Seconds()).Scan(&out, &won); err != nil {
 		return nil, interpret(err)
+	}
+	if !won {
+		return nil, fmt.Errorf("replies of %d: claimed by another process: %w", updateID, ErrConflict)
 	}
 	return out, nil
 }
 
 // claimRepliesLite is ClaimReplies on SQLite, whose RETURNING sees only the new row:
-// read, then clear, in one transaction (which holds the write lock).
-func (db *DB) claimRepliesLite(ctx context.Context, updateID int64) (json.RawMessage, error) {
+// read, then stamp the claim, in one transaction (which holds the write lock).
+func (db *DB) claimRepliesLite(ctx context.Context, updateID int64, lease time.Duration) (json.RawMessage, error) {
 	var out json.RawMessage
 	err := db.InTx(ctx, func(tx *DB) error {
-		const read = `SELECT replies FROM processed_updates WHERE update_id = $1 AND sent_at IS NULL`
+		const read = `SELECT replies FROM processed_updates
+			WHERE update_id = $1 AND (sent_at IS NULL OR replies <> '[]')`
 		if err := tx.q.QueryRow(ctx, read, updateID).Scan(&out); err != nil {
 			return interpret(err)
 		}
-		const clear = `UPDATE processed_updates SET sent_at = now(), replies = '[]' WHERE update_id = $1`
-		_, err := tx.q.Exec(ctx, clear, updateID)
-		return err
+		const claim = `UPDATE processed_updates SET sent_at = now()
+			WHERE update_id = $1 AND (sent_at IS NULL OR sent_at < $2)`
+		tag, err := tx.q.Exec(ctx, claim, updateID, time.Now().Add(-lease))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("replies of %d: claimed by another process: %w", updateID, ErrConflict)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// RepliesSent records that the replies of a processed update are sent and forgets them,
+// so the marker keeps no trace of who was answered.
+func (db *DB) RepliesSent(ctx context.Context, updateID int64) error {
+	const q = `UPDATE processed_updates SET sent_at = coalesce(sent_at, now()), replies = '[]' WHERE update_id = $1`
+	if _, err := db.q.Exec(ctx, q, updateID); err != nil {
+		return fmt.Errorf("replies of %d sent: %w", updateID, err)
+	}
+	return nil
 }
 
 // Processed reports whether an update's records are committed.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -172,9 +173,8 @@ func TestMarkProcessedConcurrent(t *testing.T) {
 func TestClaimReplies(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	storetest.EachURL(t, func(t *testing.T, db *store.DB, url string) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		replies := json.RawMessage(`[{"chat_id": 5, "text": "已签到"}, {"chat_id": 5, "text": "谢谢"}]`)
-
 		err := db.InTx(ctx, func(tx *store.DB) error {
 			if _, err := tx.MarkProcessed(ctx, 7); err != nil {
 				return err
@@ -185,30 +185,40 @@ func TestClaimReplies(t *testing.T) {
 			t.Fatalf("MarkProcessed and SetReplies: %v", err)
 		}
 
-		got, err := db.ClaimReplies(ctx, 7)
+		got, err := db.ClaimReplies(ctx, 7, time.Hour)
 		if err != nil {
 			t.Fatalf("ClaimReplies: got %v, want nil", err)
 		}
 		if !jsonEqual(t, got, replies) {
 			t.Errorf("ClaimReplies: got %s, want %s", got, replies)
 		}
-		if got, err := db.ClaimReplies(ctx, 7); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("second ClaimReplies: got %s, %v, want %v", got, err, store.ErrNotFound)
+		// Claimed and not yet sent: a second claim waits for the first.
+		if got, err := db.ClaimReplies(ctx, 7, time.Hour); !errors.Is(err, store.ErrConflict) {
+			t.Errorf("second ClaimReplies: got %s, %v, want %v", got, err, store.ErrConflict)
 		}
-		if got, err := db.ClaimReplies(ctx, 8); !errors.Is(err, store.ErrNotFound) {
+		// The first claimer died: once the lease is over the replies are handed out again.
+		if got, err := db.ClaimReplies(ctx, 7, 0); err != nil || !jsonEqual(t, got, replies) {
+			t.Errorf("ClaimReplies after the lease: got %s, %v, want %s", got, err, replies)
+		}
+		if err := db.RepliesSent(ctx, 7); err != nil {
+			t.Fatalf("RepliesSent: %v", err)
+		}
+		if got, err := db.ClaimReplies(ctx, 7, 0); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ClaimReplies once sent: got %s, %v, want %v", got, err, store.ErrNotFound)
+		}
+		if got, err := db.ClaimReplies(ctx, 8, time.Hour); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("ClaimReplies of an unknown update: got %s, %v, want %v", got, err, store.ErrNotFound)
 		}
 
 		// The marker keeps no trace of who was answered.
 		var kept string
 		var sent bool
-		pool := store.Raw(db)
-		err = pool.QueryRow(ctx, `SELECT CAST(replies AS text), sent_at IS NOT NULL FROM processed_updates WHERE update_id = 7`).Scan(&kept, &sent)
+		err = store.Raw(db).QueryRow(ctx, `SELECT CAST(replies AS text), sent_at IS NOT NULL FROM processed_updates WHERE update_id = 7`).Scan(&kept, &sent)
 		if err != nil {
 			t.Fatalf("read marker: %v", err)
 		}
 		if kept != "[]" || !sent {
-			t.Errorf("marker after claim: got replies %s, sent %v, want [], true", kept, sent)
+			t.Errorf("marker once sent: got replies %s, sent %v, want [], true", kept, sent)
 		}
 		if done, err := db.Processed(ctx, 7); err != nil || !done {
 			t.Errorf("Processed after claim: got %v, %v, want true, nil", done, err)
@@ -223,9 +233,12 @@ func TestClaimRepliesWithoutReplies(t *testing.T) {
 		if _, err := db.MarkProcessed(ctx, 7); err != nil {
 			t.Fatalf("MarkProcessed: %v", err)
 		}
-		got, err := db.ClaimReplies(ctx, 7)
+		got, err := db.ClaimReplies(ctx, 7, time.Hour)
 		if err != nil || !jsonEqual(t, got, []byte(`[]`)) {
 			t.Errorf("ClaimReplies: got %s, %v, want [], nil", got, err)
+		}
+		if got, err := db.ClaimReplies(ctx, 7, time.Hour); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("second ClaimReplies of none: got %s, %v, want %v", got, err, store.ErrNotFound)
 		}
 	})
 }
@@ -249,25 +262,25 @@ func TestClaimRepliesConcurrent(t *testing.T) {
 		for i := range claimers {
 			wg.Go(func() {
 				<-start
-				_, errs[i] = db.ClaimReplies(ctx, 7)
+				_, errs[i] = db.ClaimReplies(ctx, 7, time.Hour)
 			})
 		}
 		close(start)
 		wg.Wait()
 
-		var ok, notFound int
+		var ok, conflict int
 		for _, err := range errs {
 			switch {
 			case err == nil:
 				ok++
-			case errors.Is(err, store.ErrNotFound):
-				notFound++
+			case errors.Is(err, store.ErrConflict):
+				conflict++
 			default:
-				t.Errorf("ClaimReplies: got %v, want nil or %v", err, store.ErrNotFound)
+				t.Errorf("ClaimReplies: got %v, want nil or %v", err, store.ErrConflict)
 			}
 		}
-		if ok != 1 || notFound != claimers-1 {
-			t.Errorf("claims: got %d ok and %d not found, want 1 and %d", ok, notFound, claimers-1)
+		if ok != 1 || conflict != claimers-1 {
+			t.Errorf("claims: got %d ok and %d conflicts, want 1 and %d", ok, conflict, claimers-1)
 		}
 	})
 }

@@ -43,6 +43,7 @@ type Handler interface {
 	Busy(in handlers.Input) handlers.Reply
 	Apology(in handlers.Input) handlers.Reply
 	SetAside(ctx context.Context, updateID int64, kind string, attempts int, lastErr string, payload []byte) error
+	Delivered(ctx context.Context, updateID int64) error
 }
 
 // Roles of the people on the picker.
@@ -475,6 +476,9 @@ func (s *Server) Process(ctx context.Context, chatID int64, in handlers.Input, s
 		replies, err := s.handle(ctx, in)
 		if err == nil {
 			s.deliver(in, replies)
+			if err := s.h.Delivered(ctx, in.UpdateID); err != nil {
+				s.cfg.Logger.Warn("replies not marked sent", slog.Int64("update_id", in.UpdateID), slog.String("error", err.Error()))
+			}
 			return nil
 		}
 		if rerr := s.h.Ready(ctx); rerr != nil {
