@@ -250,4 +250,3 @@ func identConst(e ast.Expr, consts map[string]string) (string, bool) {
 	v, ok := consts[id.Name]
 	return v, ok
 }
-
