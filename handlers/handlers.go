@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 
@@ -230,6 +231,15 @@ func (h *Handlers) Handle(ctx context.Context, in Input) ([]Reply, error) {
 	return replies, nil
 }
 
+// storable reports whether text can be kept as it is: Postgres text holds no NUL and
+// only valid UTF-8.
+func storable(text string) bool { return utf8.ValidString(text) && !strings.ContainsRune(text, 0) }
+
+// storableName is a name as the client sent it, less what text cannot hold.
+func storableName(name string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(name, "\uFFFD"), "\x00", "")
+}
+
 // Ready reports whether the records and the conversation state can be reached.
 func (h *Handlers) Ready(ctx context.Context) error {
 	if err := h.db.Ping(ctx); err != nil {
@@ -264,6 +274,14 @@ func (h *Handlers) route(ctx context.Context, r *Request) error {
 	in := r.In
 	if !in.Private {
 		r.Say("common.private_only")
+		return nil
+	}
+	if in.Callback != nil && !storable(in.Callback.Data) {
+		r.Say("common.stale_button") // no button of ours carries such bytes
+		return nil
+	}
+	if !storable(in.Text) || !storable(in.Args) {
+		r.Say("common.bad_characters") // the conversation stays on its step
 		return nil
 	}
 	if in.Command == "" && in.Callback == nil { // the keyboard buttons are commands
