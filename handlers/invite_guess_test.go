@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-
 )
 
 // TestInviteGuessesNeverJoin makes real invites, then tries 500 random tokens of the
@@ -117,4 +116,3 @@ func hexOf(b []byte) string {
 	}
 	return string(out)
 }
-
