@@ -215,8 +215,10 @@ func TestForgedPressesOnEveryRoute(t *testing.T) {
 		return v
 	}
 
+	notAllowed := handlers.Text(w.h, "zh-Hans", "common.not_allowed")
+	access := handlers.RouteAccess(w.h)
 	var routes []string
-	for route := range handlers.RouteAccess(w.h) {
+	for route := range access {
 		if !strings.HasPrefix(route, "/") {
 			routes = append(routes, route)
 		}
@@ -241,6 +243,17 @@ func TestForgedPressesOnEveryRoute(t *testing.T) {
 					t.Errorf("%s:%s by %d: the reply shows %s: %+v", route, v, attacker, what, replies)
 				}
 				got := said(replies)
+				if attacker == fwStranger && access[route] != "anyone" {
+					// No role at all: the route's own access refuses and ends the flow.
+					conv, err := w.state.Load(context.Background(), attacker)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got != notAllowed || conv.Active() {
+						t.Errorf("%s:%s by a user without a role: got %q (flow %q), want %q and no flow", route, v, got, conv.Flow, notAllowed)
+					}
+					continue
+				}
 				if got == baseline || refusals[got] {
 					continue
 				}
