@@ -162,10 +162,12 @@ func (b *Bot) getUpdates(ctx context.Context, offset int64, limit int) ([]models
 		return nil, fmt.Errorf("getUpdates: HTTP %d: %w", resp.StatusCode, err)
 	}
 	if !r.OK {
+		// The description is the server's text: it may quote the URL, and so the token.
+		desc := strings.ReplaceAll(r.Description, b.cfg.Token, "<token>")
 		if r.Parameters.RetryAfter > 0 {
-			return nil, &tgbot.TooManyRequestsError{Message: r.Description, RetryAfter: r.Parameters.RetryAfter}
+			return nil, &tgbot.TooManyRequestsError{Message: desc, RetryAfter: r.Parameters.RetryAfter}
 		}
-		return nil, fmt.Errorf("getUpdates: %d %s", r.ErrorCode, r.Description)
+		return nil, fmt.Errorf("getUpdates: %d %s", r.ErrorCode, desc)
 	}
 	var ups []models.Update
 	if err := json.Unmarshal(r.Result, &ups); err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -254,13 +255,19 @@ func (p *Pipeline) WebhookHandler() http.Handler {
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
-		var u models.Update
-		err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxWebhookBody)).Decode(&u)
+		// The whole body is read, so one over the cap is refused even when an update
+		// fits in its first bytes.
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
 		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
+		if errors.As(err, &tooBig) {
 			http.Error(w, "update too large", http.StatusRequestEntityTooLarge)
 			return
+		}
+		var u models.Update
+		if err == nil {
+			err = json.Unmarshal(body, &u)
+		}
+		switch {
 		case err != nil || u.ID == 0:
 			http.Error(w, "not an update", http.StatusBadRequest)
 			return

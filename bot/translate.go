@@ -77,7 +77,8 @@ func command(m *models.Message) (name, args string, ok bool) {
 			continue
 		}
 		runes := []rune(m.Text) // Telegram's offsets are UTF-16 units; a command is ASCII
-		if e.Length > len(runes) {
+		if e.Length <= 0 || e.Length > len(runes) {
+			// A forged entity (Telegram never sends one that does not fit): no command.
 			return "", "", false
 		}
 		name = strings.TrimPrefix(string(runes[:e.Length]), "/")

@@ -22,7 +22,7 @@ func (h *Handlers) start(ctx context.Context, r *Request) error {
 func (h *Handlers) help(_ context.Context, r *Request) error {
 	lines := []string{r.T("help.title")}
 	for _, c := range h.commands {
-		if c.help == "" || (c.allowed != nil && !c.allowed(r)) {
+		if c.help == "" || !c.access.allowed(r) {
 			continue
 		}
 		lines = append(lines, "/"+c.name+" — "+r.T(c.help))

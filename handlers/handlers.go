@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 
@@ -45,18 +46,56 @@ type Handlers struct {
 	state    *store.State
 	bundle   *i18n.Bundle
 	commands []command
-	flows    map[string]map[string]stepFunc
+	flows    map[string]map[string]step
 }
 
 // stepFunc handles one step of a flow.
 type stepFunc func(ctx context.Context, r *Request) error
 
+// access is who may take a route (a command, or a step of a flow and so its buttons): a
+// name for the route table and the check, made again on every input. Records a route
+// touches are checked again by the route itself; access only keeps out who has no
+// business in it at all (a role revoked midway, a forged press of a stale flow).
+type access struct {
+	name    string
+	allowed func(r *Request) bool
+}
+
+// The accesses of the routes.
+var (
+	accessAnyone     = access{"anyone", anyone}
+	accessTeam       = access{"team (member or first secretary)", canCheckIn}
+	accessReporter   = access{"reporter (resident, member or first secretary)", canReport}
+	accessRoleHolder = access{"any role", canSeeProblems}
+	accessStaff      = access{"staff (member, first secretary, supervisor) or admin", canSeeAttendance}
+	accessLeader     = access{"first secretary", leadsATeam}
+	accessOverseer   = access{"first secretary, supervisor or admin", canExportLedger}
+	accessInviter    = access{"supervisor, first secretary or admin", canInvite}
+	accessSupervisor = access{"supervisor or admin", canMonthly}
+	accessAdmin      = access{"admin", func(r *Request) bool { return r.Admin }}
+)
+
 // command is a slash command and who may use it.
 type command struct {
-	name    string
-	help    string // message ID of its line in /help
-	allowed func(r *Request) bool
-	run     func(ctx context.Context, r *Request) error
+	name   string
+	help   string // message ID of its line in /help
+	access access
+	run    func(ctx context.Context, r *Request) error
+}
+
+// step is one step of a flow and who may take it.
+type step struct {
+	access access
+	run    stepFunc
+}
+
+// steps gives every step of a flow the same access.
+func steps(a access, fns map[string]stepFunc) map[string]step {
+	out := make(map[string]step, len(fns))
+	for name, fn := range fns {
+		out[name] = step{access: a, run: fn}
+	}
+	return out
 }
 
 // New returns handlers over records in db and conversations in state.
@@ -80,52 +119,52 @@ func New(cfg Config, db *store.DB, state *store.State) (*Handlers, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handlers{cfg: cfg, db: db, state: state, bundle: b, flows: map[string]map[string]stepFunc{}}
+	h := &Handlers{cfg: cfg, db: db, state: state, bundle: b, flows: map[string]map[string]step{}}
 	h.commands = []command{
-		{name: "start", run: h.start},
-		{name: "help", help: "help.cmd_help", allowed: anyone, run: h.help},
-		{name: "me", help: "help.cmd_me", allowed: anyone, run: h.me},
-		{name: "checkin", help: "help.cmd_checkin", allowed: canCheckIn, run: h.checkInStart},
-		{name: "report", help: "help.cmd_report", allowed: canReport, run: h.reportStart},
-		{name: "problems", help: "help.cmd_problems", allowed: canSeeProblems, run: h.problemsStart},
-		{name: "ledger", help: "help.cmd_ledger", allowed: canExportLedger, run: h.ledgerExport},
-		{name: "month", help: "help.cmd_month", allowed: canSeeAttendance, run: h.month},
-		{name: "checkins", help: "help.cmd_checkins", allowed: canSeeAttendance, run: h.checkInsOfDay},
-		{name: "present", help: "help.cmd_present", allowed: leadsATeam, run: h.presentStart},
-		{name: "leave", help: "help.cmd_leave", allowed: leadsATeam, run: h.leaveStart},
-		{name: "export", help: "help.cmd_export", allowed: canSeeAttendance, run: h.export},
-		{name: "invite", help: "help.cmd_invite", allowed: canInvite, run: h.inviteStart},
-		{name: "settings", help: "help.cmd_settings", allowed: anyone, run: h.settingsStart},
-		{name: "lang", help: "help.cmd_lang", allowed: anyone, run: h.langStart},
-		{name: "feedback", help: "help.cmd_feedback", allowed: anyone, run: h.feedbackStart},
-		{name: "cancel", help: "help.cmd_cancel", allowed: anyone, run: h.cancel},
+		{name: "start", access: accessAnyone, run: h.start},
+		{name: "help", help: "help.cmd_help", access: accessAnyone, run: h.help},
+		{name: "me", help: "help.cmd_me", access: accessAnyone, run: h.me},
+		{name: "checkin", help: "help.cmd_checkin", access: accessTeam, run: h.checkInStart},
+		{name: "report", help: "help.cmd_report", access: accessReporter, run: h.reportStart},
+		{name: "problems", help: "help.cmd_problems", access: accessRoleHolder, run: h.problemsStart},
+		{name: "ledger", help: "help.cmd_ledger", access: accessOverseer, run: h.ledgerExport},
+		{name: "month", help: "help.cmd_month", access: accessStaff, run: h.month},
+		{name: "checkins", help: "help.cmd_checkins", access: accessStaff, run: h.checkInsOfDay},
+		{name: "present", help: "help.cmd_present", access: accessLeader, run: h.presentStart},
+		{name: "leave", help: "help.cmd_leave", access: accessLeader, run: h.leaveStart},
+		{name: "export", help: "help.cmd_export", access: accessStaff, run: h.export},
+		{name: "invite", help: "help.cmd_invite", access: accessInviter, run: h.inviteStart},
+		{name: "settings", help: "help.cmd_settings", access: accessAnyone, run: h.settingsStart},
+		{name: "lang", help: "help.cmd_lang", access: accessAnyone, run: h.langStart},
+		{name: "feedback", help: "help.cmd_feedback", access: accessAnyone, run: h.feedbackStart},
+		{name: "cancel", help: "help.cmd_cancel", access: accessAnyone, run: h.cancel},
 	}
-	h.flows[flowLang] = map[string]stepFunc{stepLangPick: h.langPick}
-	h.flows[flowFeedback] = map[string]stepFunc{stepFeedbackText: h.feedbackText, stepFeedbackAnon: h.feedbackAnon}
-	h.flows[flowCheckIn] = map[string]stepFunc{
+	h.flows[flowLang] = steps(accessAnyone, map[string]stepFunc{stepLangPick: h.langPick})
+	h.flows[flowFeedback] = steps(accessAnyone, map[string]stepFunc{stepFeedbackText: h.feedbackText, stepFeedbackAnon: h.feedbackAnon})
+	h.flows[flowCheckIn] = steps(accessTeam, map[string]stepFunc{
 		stepCheckInVillage: h.checkInVillage, stepCheckInLocation: h.checkInLocation,
 		stepCheckInReason: h.checkInReason, stepCheckInNote: h.checkInNote,
 		stepCheckInPhoto: h.checkInPhoto, stepCheckInAlbum: h.checkInAlbum,
-	}
-	h.flows[flowReport] = map[string]stepFunc{
+	})
+	h.flows[flowReport] = steps(accessReporter, map[string]stepFunc{
 		stepReportVillage: h.reportVillage, stepReportCategory: h.reportCategory, stepReportDesc: h.reportDescription,
 		stepReportPhotos: h.reportPhotos, stepReportLocation: h.reportLocation, stepReportUrgency: h.reportUrgency,
 		stepReportDup: h.reportDup, stepReportConfirm: h.reportConfirm,
-	}
-	h.flows[flowLedger] = h.ledgerSteps()
-	h.flows[flowPresent] = map[string]stepFunc{stepPresentWho: h.presentWho}
-	h.flows[flowSettings] = map[string]stepFunc{stepSettingsMenu: h.settingsMenu, stepSettingsKind: h.settingsKind}
-	h.flows[flowLeave] = map[string]stepFunc{stepLeaveWho: h.leaveWho, stepLeaveDays: h.leaveDays}
-	h.flows[flowInvite] = map[string]stepFunc{
+	})
+	h.flows[flowLedger] = steps(accessRoleHolder, h.ledgerSteps())
+	h.flows[flowPresent] = steps(accessLeader, map[string]stepFunc{stepPresentWho: h.presentWho})
+	h.flows[flowSettings] = steps(accessAnyone, map[string]stepFunc{stepSettingsMenu: h.settingsMenu, stepSettingsKind: h.settingsKind})
+	h.flows[flowLeave] = steps(accessLeader, map[string]stepFunc{stepLeaveWho: h.leaveWho, stepLeaveDays: h.leaveDays})
+	h.flows[flowInvite] = steps(accessInviter, map[string]stepFunc{
 		stepInviteRole: h.inviteRole, stepInviteNode: h.inviteNode,
 		stepInviteExpiry: h.inviteExpiry, stepInviteUses: h.inviteUses,
-	}
+	})
 	h.commands = append(h.commands, h.weeklyCommands()...)
 	h.flows[flowWeekly] = h.weeklySteps()
-	h.flows[flowNote] = h.noteSteps()
+	h.flows[flowNote] = steps(accessTeam, h.noteSteps())
 	h.commands = append(h.commands, h.surveyCommands()...)
-	h.flows[flowSurvey] = h.surveySteps()
-	h.flows[flowAnswer] = h.answerSteps()
+	h.flows[flowSurvey] = steps(accessOverseer, h.surveySteps())
+	h.flows[flowAnswer] = steps(accessAnyone, h.answerSteps())
 	return h, nil
 }
 
@@ -239,6 +278,15 @@ func (h *Handlers) Delivered(ctx context.Context, updateID int64) error {
 	return h.db.RepliesSent(ctx, updateID)
 }
 
+// storable reports whether text can be kept as it is: Postgres text holds no NUL and
+// only valid UTF-8.
+func storable(text string) bool { return utf8.ValidString(text) && !strings.ContainsRune(text, 0) }
+
+// storableName is a name as the client sent it, less what text cannot hold.
+func storableName(name string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(name, "\uFFFD"), "\x00", "")
+}
+
 // Ready reports whether the records and the conversation state can be reached.
 func (h *Handlers) Ready(ctx context.Context) error {
 	if err := h.db.Ping(ctx); err != nil {
@@ -275,6 +323,14 @@ func (h *Handlers) route(ctx context.Context, r *Request) error {
 		r.Say("common.private_only")
 		return nil
 	}
+	if in.Callback != nil && !storable(in.Callback.Data) {
+		r.Say("common.stale_button") // no button of ours carries such bytes
+		return nil
+	}
+	if !storable(in.Text) || !storable(in.Args) {
+		r.Say("common.bad_characters") // the conversation stays on its step
+		return nil
+	}
 	if in.Command == "" && in.Callback == nil { // the keyboard buttons are commands
 		switch text := strings.TrimSpace(in.Text); {
 		case h.isCheckInButton(text):
@@ -291,7 +347,7 @@ func (h *Handlers) route(ctx context.Context, r *Request) error {
 			if c.name != in.Command {
 				continue
 			}
-			if c.allowed != nil && !c.allowed(r) {
+			if !c.access.allowed(r) {
 				r.Say("common.not_allowed")
 				return nil
 			}
@@ -308,13 +364,18 @@ func (h *Handlers) route(ctx context.Context, r *Request) error {
 		}
 	}
 	if r.Conv.Active() {
-		step, ok := h.flows[r.Conv.Flow][r.Conv.Step]
+		st, ok := h.flows[r.Conv.Flow][r.Conv.Step]
 		if !ok { // a flow or step this version no longer has
 			r.EndFlow()
 			r.Say("common.flow_gone")
 			return nil
 		}
-		return step(ctx, r)
+		if !st.access.allowed(r) { // the roles changed since the flow began
+			r.EndFlow()
+			r.Say("common.not_allowed")
+			return nil
+		}
+		return st.run(ctx, r)
 	}
 	if in.Location != nil && canCheckIn(r) {
 		return h.checkInStart(ctx, r) // a location shared outside any flow is a check-in

@@ -26,6 +26,7 @@ type Request struct {
 }
 
 func (h *Handlers) newRequest(ctx context.Context, tx *store.DB, in Input, conv store.Conversation) (*Request, error) {
+	in.FirstName, in.LanguageCode = storableName(in.FirstName), storableName(in.LanguageCode)
 	u, err := tx.TouchUser(ctx, in.UserID, in.FirstName, in.LanguageCode)
 	if err != nil {
 		return nil, err

@@ -50,8 +50,8 @@ var surveyDays = []int{3, 7, 14, 30}
 // surveyCommands are the commands of surveys.
 func (h *Handlers) surveyCommands() []command {
 	return []command{
-		{name: "survey", help: "help.cmd_survey", allowed: canSurvey, run: h.surveyMenu},
-		{name: "surveyrules", help: "help.cmd_surveyrules", allowed: func(r *Request) bool { return r.Admin }, run: h.surveyRules},
+		{name: "survey", help: "help.cmd_survey", access: accessOverseer, run: h.surveyMenu},
+		{name: "surveyrules", help: "help.cmd_surveyrules", access: accessAdmin, run: h.surveyRules},
 	}
 }
 
@@ -63,12 +63,6 @@ func (h *Handlers) surveySteps() map[string]stepFunc {
 		stepSurveyOpens: h.surveyOpens, stepSurveyDays: h.surveyDaysPick, stepSurveySlips: h.surveySlipsCount,
 		stepSurveyPaper: h.surveyPaperSlip,
 	}
-}
-
-func canSurvey(r *Request) bool {
-	return r.Admin || slices.ContainsFunc(r.Roles, func(ro store.Role) bool {
-		return ro.Role == store.RoleSupervisor || ro.Role == store.RoleFirstSecretary
-	})
 }
 
 // assesses reports whether the user runs the village's assessments: opens them, issues

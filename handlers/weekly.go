@@ -399,22 +399,21 @@ func (r *Request) supervisedRoots() []store.Region {
 // supervisor over it, or an admin.
 func (r *Request) oversees(village store.Region) bool { return r.Admin || r.supervises(village) }
 
-func canSeeWeekly(r *Request) bool { return canSeeAttendance(r) }
-
 // weeklyCommands are the commands of weekly updates and monthly reports.
 func (h *Handlers) weeklyCommands() []command {
 	return []command{
-		{name: "weekly", help: "help.cmd_weekly", allowed: canSeeWeekly, run: h.weeklyStart},
-		{name: "note", help: "help.cmd_note", allowed: canCheckIn, run: h.noteStart},
-		{name: "monthly", help: "help.cmd_monthly", allowed: canMonthly, run: h.monthlyStart},
+		{name: "weekly", help: "help.cmd_weekly", access: accessStaff, run: h.weeklyStart},
+		{name: "note", help: "help.cmd_note", access: accessTeam, run: h.noteStart},
+		{name: "monthly", help: "help.cmd_monthly", access: accessSupervisor, run: h.monthlyStart},
 	}
 }
 
 // weeklySteps are the steps of the weekly flow.
-func (h *Handlers) weeklySteps() map[string]stepFunc {
-	return map[string]stepFunc{
-		stepWeeklyDraft: h.weeklyDraftPress, stepWeeklyText: h.weeklyText, stepWeeklyPick: h.weeklyPick,
-		stepWeeklyBrowse: h.weeklyBrowse, stepWeeklyComment: h.weeklyComment, stepMonthlyPick: h.monthlyPick,
+func (h *Handlers) weeklySteps() map[string]step {
+	return map[string]step{
+		stepWeeklyDraft: {accessStaff, h.weeklyDraftPress}, stepWeeklyText: {accessStaff, h.weeklyText},
+		stepWeeklyPick: {accessStaff, h.weeklyPick}, stepWeeklyBrowse: {accessSupervisor, h.weeklyBrowse},
+		stepWeeklyComment: {accessSupervisor, h.weeklyComment}, stepMonthlyPick: {accessSupervisor, h.monthlyPick},
 	}
 }
 

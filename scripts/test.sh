@@ -80,3 +80,19 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 go vet ./...
 export CI=${CI:-1}
 go test -race -count=1 -timeout 20m "$@" ./...
+
+# --- fuzzing ----------------------------------------------------------------------
+# The seed corpora ran above as plain tests; here every target runs for 10,000 inputs
+# (one target per go test: -fuzz takes one). A failing input is kept under the
+# package's testdata/fuzz, where it becomes a seed.
+while read -r pkg target; do
+	start=$(date +%s)
+	go test -run '^$' -fuzz "^${target}\$" -fuzztime 10000x "$pkg"
+	log "fuzz $target: 10000 inputs in $(($(date +%s) - start)) s"
+done <<'TARGETS'
+./bot FuzzTranslate
+./handlers FuzzParseCallback
+./handlers FuzzDeepLink
+./handlers FuzzCoordinates
+./cmd/zhucun FuzzReadRegionsCSV
+TARGETS

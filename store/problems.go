@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -214,40 +213,41 @@ type ProblemFilter struct {
 // Problems returns one page of the problems that match f, newest first, and how many
 // match in all.
 func (db *DB) Problems(ctx context.Context, f ProblemFilter) ([]Problem, int, error) {
-	where := []string{db.pick("region_id = ANY($1)", "region_id IN (SELECT value FROM json_each($1))")}
-	args := []any{f.RegionIDs}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", fmt.Sprintf("$%d", len(args))))
-	}
-	if len(f.Statuses) > 0 {
-		add(db.pick("status = ANY(?)", "status IN (SELECT value FROM json_each(?))"), f.Statuses)
-	}
-	if f.Category != "" {
-		add("category = ?", f.Category)
-	}
-	if f.ResponsibleID != 0 {
-		add("responsible_id = ?", f.ResponsibleID)
-	}
-	if f.ReportedBy != 0 {
-		add("reported_by = ?", f.ReportedBy)
-	}
+	// One statement whatever the filter: a filter left empty matches every row.
+	const (
+		pgWhere = ` FROM problems
+		WHERE region_id = ANY($1)
+		AND (coalesce(cardinality($2::text[]), 0) = 0 OR status = ANY($2::text[]))
+		AND ($3::text = '' OR category = $3)
+		AND ($4::bigint = 0 OR responsible_id = $4)
+		AND ($5::bigint = 0 OR reported_by = $5)
+		AND ($6::date IS NULL OR (deadline < $6::date AND status IN ('assigned', 'in_progress')))`
+		liteWhere = ` FROM problems
+		WHERE region_id IN (SELECT value FROM json_each($1))
+		AND (coalesce(json_array_length($2), 0) = 0 OR status IN (SELECT value FROM json_each($2)))
+		AND ($3 = '' OR category = $3)
+		AND ($4 = 0 OR responsible_id = $4)
+		AND ($5 = 0 OR reported_by = $5)
+		AND ($6 IS NULL OR (deadline < $6 AND status IN ('assigned', 'in_progress')))`
+		order = ` ORDER BY reported_at DESC, id DESC LIMIT $7 OFFSET $8`
+	)
+	var overdueOn *string
 	if f.OverdueOn != nil {
-		add("deadline < ? AND status IN ('assigned', 'in_progress')", f.OverdueOn.Format(time.DateOnly))
+		day := f.OverdueOn.Format(time.DateOnly)
+		overdueOn = &day
 	}
-	cond := strings.Join(where, " AND ")
+	args := []any{f.RegionIDs, f.Statuses, f.Category, f.ResponsibleID, f.ReportedBy, overdueOn}
 	var total int
-	if err := db.q.QueryRow(ctx, `SELECT count(*) FROM problems WHERE `+cond, args...).Scan(&total); err != nil {
+	count := db.pick(`SELECT count(*)`+pgWhere, `SELECT count(*)`+liteWhere)
+	if err := db.q.QueryRow(ctx, count, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count problems: %w", err)
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 1000
 	}
-	args = append(args, limit, f.Offset)
-	q := `SELECT ` + problemColumns + ` FROM problems WHERE ` + cond +
-		fmt.Sprintf(` ORDER BY reported_at DESC, id DESC LIMIT $%d OFFSET $%d`, len(args)-1, len(args))
-	list, err := collect[Problem](ctx, db, q, args...)
+	q := db.pick(`SELECT `+problemColumns+pgWhere+order, `SELECT `+problemColumns+liteWhere+order)
+	list, err := collect[Problem](ctx, db, q, append(args, limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list problems: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Kinds of surveys.
@@ -326,10 +328,11 @@ func (db *DB) scatter(ctx context.Context, surveyID int64) error {
 // no DELETE in a WITH: through a temporary table, in the caller's transaction. The
 // rows get new rowids in random order.
 func (db *DB) scatterLite(ctx context.Context, table string, surveyID int64) error {
+	name := pgx.Identifier{table}.Sanitize() // quoted, as SQLite reads it too
 	for _, q := range []string{
-		`CREATE TEMP TABLE scatter AS SELECT * FROM ` + table + ` WHERE survey_id = $1`,
-		`DELETE FROM ` + table + ` WHERE survey_id = $1`,
-		`INSERT INTO ` + table + ` SELECT * FROM temp.scatter ORDER BY random()`,
+		`CREATE TEMP TABLE scatter AS SELECT * FROM ` + name + ` WHERE survey_id = $1`,
+		`DELETE FROM ` + name + ` WHERE survey_id = $1`,
+		`INSERT INTO ` + name + ` SELECT * FROM temp.scatter ORDER BY random()`,
 		`DROP TABLE temp.scatter`,
 	} {
 		if _, err := db.q.Exec(ctx, q, surveyID); err != nil {

@@ -70,7 +70,8 @@ func regionRow(rec []string) (store.RegionInput, error) {
 	}
 	lat, err1 := strconv.ParseFloat(rec[5], 64)
 	lon, err2 := strconv.ParseFloat(rec[6], 64)
-	if err1 != nil || err2 != nil || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
+	// NaN passes no comparison, so the ranges are written to hold only for numbers in them.
+	if err1 != nil || err2 != nil || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180) {
 		return in, errors.New("a village needs latitude (-90…90) and longitude (-180…180)")
 	}
 	radius, err := strconv.ParseInt(rec[7], 10, 32)

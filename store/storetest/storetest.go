@@ -58,7 +58,7 @@ func Schema(t testing.TB) string {
 	}
 	defer conn.Close(ctx)
 	schema := "test_" + randomName()
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
 		t.Fatalf("storetest: create schema: %v", err)
 	}
 	t.Cleanup(func() {
@@ -70,7 +70,7 @@ func Schema(t testing.TB) string {
 			return
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
 			t.Errorf("storetest: drop schema %s: %v", schema, err)
 		}
 	})
