@@ -51,4 +51,3 @@ func BenchmarkHandleRoute(b *testing.B) {
 		}
 	}
 }
-
