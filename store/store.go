@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -33,11 +34,19 @@ type DB struct {
 	pool *pgxpool.Pool
 }
 
+// DefaultMaxConns is the size of the connection pool unless the database URL sets
+// pool_max_conns. pgx's own default (4 on a small machine) keeps the updates in flight
+// — up to 40 webhook connections — waiting for a connection while the CPU idles.
+const DefaultMaxConns = 16
+
 // Open connects to the Postgres database at url and checks that it answers.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err) // pgx redacts the password
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
