@@ -35,29 +35,31 @@ func main() {
 
 // options are the harness's flags.
 type options struct {
-	scenario    string
-	modes       []string
-	rate        float64
-	duration    time.Duration
-	warmup      time.Duration
-	drain       time.Duration
-	stepTimeout time.Duration
-	runs        int
-	poisson     bool
-	botCPU      string
-	reportShare float64
-	villages    int
-	open        int
-	databaseURL string
-	redisURL    string
-	botLimit    int
-	chatBurst   int
-	conns       int
-	echo        bool
-	zhucunBin   string
-	echoBin     string
-	pprofAddr   string
-	verbose     bool
+	scenario     string
+	modes        []string
+	rate         float64
+	duration     time.Duration
+	warmup       time.Duration
+	drain        time.Duration
+	stepTimeout  time.Duration
+	runs         int
+	poisson      bool
+	botCPU       string
+	reportShare  float64
+	villages     int
+	open         int
+	databaseURL  string
+	redisURL     string
+	botLimit     int
+	chatBurst    int
+	conns        int
+	echo         bool
+	onlyEcho     bool
+	zhucunBin    string
+	echoBin      string
+	pprofAddr    string
+	poolMaxConns int
+	verbose      bool
 }
 
 const (
@@ -89,8 +91,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.chatBurst, "chat-burst", 20, "sends one private chat may get at once before Telegram's 1 a second applies")
 	fs.IntVar(&o.conns, "conns", 40, "webhook connections (Telegram's default max_connections)")
 	fs.BoolVar(&o.echo, "echo", true, "also run the echo floor, in the same run")
+	fs.BoolVar(&o.onlyEcho, "only-echo", false, "run the echo floor alone (to find its own limit)")
 	fs.StringVar(&o.zhucunBin, "zhucun", "", "the zhucun binary (default: built from ./cmd/zhucun)")
 	fs.StringVar(&o.echoBin, "echo-bin", "", "the echo binary (default: built from ./bench/echo)")
+	fs.IntVar(&o.poolMaxConns, "pool-max-conns", 0, "pool_max_conns of the bot's DATABASE_URL (0: the bot's default)")
 	fs.StringVar(&o.pprofAddr, "pprof", "", "ZHUCUN_PPROF_ADDR for the bot, to profile it during the run")
 	fs.BoolVar(&o.verbose, "v", false, "print progress")
 	if err := fs.Parse(args); err != nil {
@@ -133,7 +137,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	if o.echoBin == "" && o.echo {
+	if o.echoBin == "" && (o.echo || o.onlyEcho) {
 		if o.echoBin, err = build(ctx, dir, "echo", "./bench/echo"); err != nil {
 			return err
 		}
@@ -147,6 +151,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, mode := range o.modes {
 		var zs, es []result
 		for i := range o.runs {
+			if o.onlyEcho {
+				e, err := runOnce(ctx, o, dir, mode, "echo")
+				if err != nil {
+					return err
+				}
+				es = append(es, e)
+				failed = append(failed, e.gateFailures...)
+				continue
+			}
 			z, err := runOnce(ctx, o, dir, mode, "zhucun")
 			if err != nil {
 				return err
@@ -267,7 +280,7 @@ func startBot(o options, dir, target, mode string, api *fakeAPI, w *world) (*pro
 		}
 	} else {
 		env := []string{
-			"TELEGRAM_BOT_TOKEN=" + benchToken, "TELEGRAM_API_URL=" + api.URL(), "DATABASE_URL=" + w.dbURL,
+			"TELEGRAM_BOT_TOKEN=" + benchToken, "TELEGRAM_API_URL=" + api.URL(), "DATABASE_URL=" + w.dbURL + poolParam(o.poolMaxConns),
 			"REDIS_URL=" + o.redisURL, "ZHUCUN_REDIS_PREFIX=" + w.prefix, "ZHUCUN_SECRET=" + benchSecret,
 			"ZHUCUN_HTTP_ADDR=" + addr, "ZHUCUN_DATA_DIR=" + filepath.Join(dir, "data-"+randomHex(4)), "ZHUCUN_REMINDERS=off",
 			"ZHUCUN_SEND_PER_SECOND=" + strconv.Itoa(max(o.botLimit*95/100, 2)),
@@ -354,4 +367,12 @@ func runOnce(ctx context.Context, o options, dir, mode, target string) (result, 
 	res.fill(d, cpu)
 	res.gates(ctx, d, api, w, p)
 	return res, nil
+}
+
+// poolParam sets the bot's pool size in its database URL (which has a query already).
+func poolParam(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return "&pool_max_conns=" + strconv.Itoa(n)
 }
