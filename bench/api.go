@@ -49,9 +49,7 @@ type fakeAPI struct {
 	tooMany  atomic.Int64 // 429 answered
 	sends    atomic.Int64 // sends accepted
 	callback atomic.Int64 // answerCallbackQuery calls
-	acked    atomic.Int64 // updates acknowledged: 200 to the webhook or polled past
-	getMe    chan struct{}
-	getMeOne sync.Once
+	acked    counter      // updates acknowledged: 200 to the webhook or polled past
 
 	limMu     sync.Mutex
 	window    []time.Time // accepted sends of the last second, oldest first (ring)
@@ -79,7 +77,7 @@ func newFakeAPI(token string, limits apiLimits, users func(int64) *vuser) (*fake
 	if err != nil {
 		return nil, err
 	}
-	a := &fakeAPI{token: token, limits: limits, ln: ln, users: users, getMe: make(chan struct{}),
+	a := &fakeAPI{token: token, limits: limits, ln: ln, users: users,
 		chatTAT: map[int64]time.Time{}, pollCh: make(chan struct{})}
 	if limits.PerSecond > 0 {
 		a.window = make([]time.Time, limits.PerSecond)
@@ -164,7 +162,6 @@ func (a *fakeAPI) serveMethod(w http.ResponseWriter, r *http.Request) {
 	}
 	switch method {
 	case "getme":
-		a.getMeOne.Do(func() { close(a.getMe) })
 		writeOK(w, `{"id":1000,"is_bot":true,"first_name":"bench","username":"bench_bot"}`)
 	case "getupdates":
 		a.getUpdates(w, r, p)
@@ -314,7 +311,7 @@ func (a *fakeAPI) getUpdates(w http.ResponseWriter, r *http.Request, p map[strin
 type webhook struct {
 	url, secret string
 	client      *http.Client
-	acked       *atomic.Int64
+	acked       *counter
 	failures    atomic.Int64 // answers other than 200 (retried)
 
 	mu     sync.Mutex
@@ -420,4 +417,51 @@ func (h *webhook) post(ctx context.Context, q queued) bool {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
+}
+
+// counter counts and lets one wait for a count.
+type counter struct {
+	mu      sync.Mutex
+	n       int64
+	changed chan struct{} // closed and replaced on every Add
+}
+
+func (c *counter) Add(d int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n += d
+	if c.changed != nil {
+		close(c.changed)
+		c.changed = nil
+	}
+}
+
+func (c *counter) Load() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// waitAcked waits until n updates are acknowledged or timeout passes.
+func (a *fakeAPI) waitAcked(n int64, timeout time.Duration) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		c := &a.acked
+		c.mu.Lock()
+		if c.n >= n {
+			c.mu.Unlock()
+			return
+		}
+		if c.changed == nil {
+			c.changed = make(chan struct{})
+		}
+		ch := c.changed
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return
+		}
+	}
 }

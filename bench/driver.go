@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -90,7 +91,10 @@ func (d *driver) run(ctx context.Context, warmup time.Duration, phases []phase, 
 		flowRate := ph.rate / perFlow
 		for next.Before(end) && ctx.Err() == nil {
 			if w := time.Until(next); w > 0 {
-				time.Sleep(w)
+				select { // the arrival is due at next: open loop
+				case <-ctx.Done():
+				case <-time.After(w):
+				}
 			}
 			d.arrive(ctx, next)
 			gap := 1 / flowRate
@@ -149,19 +153,7 @@ func (d *driver) arrive(ctx context.Context, due time.Time) {
 	}()
 }
 
-func isTimeout(err error) bool {
-	for err != nil {
-		if err == errTimeout {
-			return true
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return false
-		}
-		err = u.Unwrap()
-	}
-	return false
-}
+func isTimeout(err error) bool { return errors.Is(err, errTimeout) }
 
 // walk takes u through a flow.
 func (d *driver) walk(ctx context.Context, u *vuser, flow []step, due time.Time) error {

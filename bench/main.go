@@ -260,23 +260,13 @@ func startBot(o options, dir, target, mode string, api *fakeAPI, w *world) (*pro
 		return nil, "", err
 	}
 	var p *proc
-	ready := "http://" + addr + "/readyz"
 	if target == "echo" {
 		args := []string{"-token", benchToken, "-api-url", api.URL(), "-webhook-secret", hookSecret}
 		if mode == "webhook" {
 			args = append(args, "-webhook-addr", addr)
 		}
-		if p, err = startProc(o.botCPU, o.echoBin, args, nil); err != nil {
+		if p, err = startProc(o.botCPU, o.echoBin, "echo ready", args, nil); err != nil {
 			return nil, "", err
-		}
-		if mode == "webhook" {
-			err = p.waitHTTP("http://"+addr+"/healthz", 30*time.Second)
-		} else {
-			select {
-			case <-api.getMe:
-			case <-time.After(30 * time.Second):
-				err = fmt.Errorf("echo bot never called getMe\n%s", p.logs)
-			}
 		}
 	} else {
 		env := []string{
@@ -291,12 +281,12 @@ func startBot(o options, dir, target, mode string, api *fakeAPI, w *world) (*pro
 		if o.pprofAddr != "" {
 			env = append(env, "ZHUCUN_PPROF_ADDR="+o.pprofAddr)
 		}
-		if p, err = startProc(o.botCPU, o.zhucunBin, []string{"serve"}, env); err != nil {
+		if p, err = startProc(o.botCPU, o.zhucunBin, `"msg":"bot ready"`, []string{"serve"}, env); err != nil {
 			return nil, "", err
 		}
 		p.metricsURL = "http://" + addr + "/metrics"
-		err = p.waitHTTP(ready, 60*time.Second)
 	}
+	err = p.waitReady(60 * time.Second)
 	if err != nil {
 		p.stop()
 		return nil, "", err
@@ -354,9 +344,7 @@ func runOnce(ctx context.Context, o options, dir, mode, target string) (result, 
 	d.run(ctx, o.warmup, o.phases(), o.drain)
 	warmed.Stop()
 	// Polling acknowledges a batch with the next getUpdates: give it a moment.
-	for deadline := time.Now().Add(5 * time.Second); api.acked.Load() < d.sent.Load() && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	api.waitAcked(d.sent.Load(), 5*time.Second)
 	cpu := p.cpu() - time.Duration(startCPU.Load())
 	p.stopSampling()
 	res.peakRSS, res.peakGoroutines, res.samples = p.peakRSS, p.peakGo, p.samples

@@ -38,17 +38,26 @@ type sample struct {
 	goroutines int
 }
 
-// tail keeps the last lines a process wrote, for the report of a failure.
+// tail keeps the last lines a process wrote, for the report of a failure, and tells
+// when a line with a given text comes.
 type tail struct {
-	mu    sync.Mutex
-	lines []string
+	mu      sync.Mutex
+	lines   []string
+	want    string
+	matched chan struct{} // closed when a line contains want
 }
+
+func newTail(want string) *tail { return &tail{want: want, matched: make(chan struct{})} }
 
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
 		t.lines = append(t.lines, l)
+		if t.want != "" && strings.Contains(l, t.want) {
+			t.want = ""
+			close(t.matched)
+		}
 	}
 	if len(t.lines) > 200 {
 		t.lines = t.lines[len(t.lines)-200:]
@@ -62,13 +71,14 @@ func (t *tail) String() string {
 	return strings.Join(t.lines, "\n")
 }
 
-// startProc runs path with args and env, pinned to cpu ("" for no pinning).
-func startProc(cpu, path string, args, env []string) (*proc, error) {
+// startProc runs path with args and env, pinned to cpu ("" for no pinning); ready is
+// the text of the line the process writes once it is ready (see waitReady).
+func startProc(cpu, path, ready string, args, env []string) (*proc, error) {
 	name, argv := path, args
 	if cpu != "" {
 		name, argv = "taskset", append([]string{"-c", cpu, path}, args...)
 	}
-	p := &proc{cmd: exec.Command(name, argv...), done: make(chan error, 1), logs: &tail{}}
+	p := &proc{cmd: exec.Command(name, argv...), done: make(chan error, 1), logs: newTail(ready)}
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
@@ -193,24 +203,15 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// waitHTTP waits until url answers 200, the process ends, or timeout passes.
-func (p *proc) waitHTTP(url string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-p.done:
-			p.done <- err
-			return fmt.Errorf("bot exited: %v\n%s", err, p.logs)
-		default:
-		}
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+// waitReady waits until the process says it is ready, ends, or timeout passes.
+func (p *proc) waitReady(timeout time.Duration) error {
+	select {
+	case <-p.logs.matched:
+		return nil
+	case err := <-p.done:
+		p.done <- err
+		return fmt.Errorf("bot exited: %v\n%s", err, p.logs)
+	case <-time.After(timeout):
+		return fmt.Errorf("bot not ready after %v\n%s", timeout, p.logs)
 	}
-	return fmt.Errorf("bot not ready at %s after %v\n%s", url, timeout, p.logs)
 }

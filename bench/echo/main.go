@@ -69,6 +69,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	if *addr == "" {
+		log.Print("echo ready")
 		b.Start(ctx)
 		return nil
 	}
@@ -76,6 +77,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	log.Print("echo ready")
 	mux := http.NewServeMux()
 	mux.Handle("POST /hook", b.WebhookHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
