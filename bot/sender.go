@@ -119,6 +119,9 @@ func (p *Pacer) Wait(ctx context.Context, chatID int64, prio Priority) error {
 }
 
 func (p *Pacer) wait(ctx context.Context, chatID int64, prio Priority) error {
+	if prio == Interactive && chatID > 0 {
+		return p.waitReply(ctx, chatID)
+	}
 	if err := p.waitHold(ctx, chatID, prio); err != nil {
 		return err
 	}
@@ -149,6 +152,77 @@ func (p *Pacer) wait(ctx context.Context, chatID int64, prio Priority) error {
 	}()
 	return p.take(ctx, p.prefix+"bot", p.botLimit(), Interactive)
 }
+
+// waitReply paces a reply to a person: one round trip to Redis (paceScript) says
+// whether the chat is held after a 429 and, if not, takes a place within the bot's
+// limit — the hot path of every update.
+func (p *Pacer) waitReply(ctx context.Context, chatID int64) error {
+	p.mu.Lock()
+	p.waiting++
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		if p.waiting--; p.waiting == 0 {
+			close(p.clear)
+			p.clear = make(chan struct{})
+		}
+		p.mu.Unlock()
+	}()
+	limit := p.botLimit()
+	keys := []string{p.chatKey(chatID) + ":hold", rateKeyPrefix + p.prefix + "bot"}
+	for {
+		ms, err := paceScript.Run(ctx, p.rdb, keys, limit.Burst, limit.Rate, limit.Period.Seconds()).Int64()
+		if err != nil {
+			return fmt.Errorf("pace sends: %w", err)
+		}
+		if ms <= 0 {
+			return nil
+		}
+		if err := wait(ctx, time.Duration(ms)*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// rateKeyPrefix starts the keys go-redis/redis_rate keeps its counts in.
+const rateKeyPrefix = "rate:"
+
+// paceScript waits out a hold (KEYS[1]) and otherwise takes one place within a limit
+// (KEYS[2]: burst, rate, period in seconds) by the same GCRA, on the same key, as
+// go-redis/redis_rate's AllowN (its script: Copyright (c) 2017 Pavel Pravosud), so
+// that the sends paced by redis_rate share the count. It returns the milliseconds to
+// wait before asking again, 0 when the send may go.
+var paceScript = redis.NewScript(`
+local hold = redis.call("PTTL", KEYS[1])
+if hold > 0 then
+  return hold
+end
+local burst = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local period = tonumber(ARGV[3])
+local emission_interval = period / rate
+local burst_offset = emission_interval * burst
+local jan_1_2017 = 1483228800
+local now = redis.call("TIME")
+now = (now[1] - jan_1_2017) + (now[2] / 1000000)
+local tat = redis.call("GET", KEYS[2])
+if not tat then
+  tat = now
+else
+  tat = tonumber(tat)
+end
+tat = math.max(tat, now)
+local new_tat = tat + emission_interval
+local diff = now - (new_tat - burst_offset)
+if diff < 0 then
+  return math.max(1, math.ceil(-diff * 1000))
+end
+local reset_after = new_tat - now
+if reset_after > 0 then
+  redis.call("SET", KEYS[2], new_tat, "EX", math.ceil(reset_after))
+end
+return 0
+`)
 
 // take waits until the limit of key allows one more send. A bulk send first lets the
 // interactive sends of this process that wait for the same limit go.

@@ -181,7 +181,9 @@ func (h *Handlers) Handle(ctx context.Context, in Input) ([]Reply, error) {
 		return nil, err
 	}
 	var saved *store.Conversation
+	var handled []Reply // the replies of this call, when it handled the update
 	err = h.db.InTx(ctx, func(tx *store.DB) error {
+		handled = nil
 		fresh, err := tx.MarkProcessed(ctx, in.UpdateID)
 		if err != nil || !fresh {
 			return err
@@ -210,6 +212,7 @@ func (h *Handlers) Handle(ctx context.Context, in Input) ([]Reply, error) {
 		if err := tx.SetReplies(ctx, in.UpdateID, b); err != nil {
 			return err
 		}
+		handled = r.replies
 		if r.convChanged {
 			r.Conv.Update, r.Conv.Prev = in.UpdateID, &prev
 			next, err := h.state.Save(ctx, in.ChatID, r.Conv)
@@ -241,6 +244,9 @@ func (h *Handlers) Handle(ctx context.Context, in Input) ([]Reply, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if handled != nil {
+		return handled, nil // what was just stored: no need to decode it again
 	}
 	var replies []Reply
 	if err := json.Unmarshal(raw, &replies); err != nil {

@@ -65,11 +65,19 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 // SQL is the SQLite database (nil on Postgres or inside a transaction).
 func (db *DB) SQL() *sql.DB { return db.sqldb }
 
+// DefaultMaxConns is the size of the connection pool unless the database URL sets
+// pool_max_conns. pgx's own default (4 on a small machine) keeps the updates in flight
+// — up to 40 webhook connections — waiting for a connection while the CPU idles.
+const DefaultMaxConns = 16
+
 // Open connects to the Postgres database at url and checks that it answers.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err) // pgx redacts the password
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -37,16 +37,21 @@ const userColumns = `id, first_name, language_code, locale, blocked_at`
 // TouchUser records a user seen on a channel, keeping their name and language current,
 // and returns the stored user. A user who writes again is no longer marked blocked.
 func (db *DB) TouchUser(ctx context.Context, id int64, firstName, languageCode string) (User, error) {
+	// One round trip on every update: the row written, or — nothing having changed, the
+	// common case — the row as it is (the statement's snapshot, which the insert did
+	// not touch).
 	const q = `
-		INSERT INTO users (id, first_name, language_code) VALUES ($1, $2, $3)
-		ON CONFLICT (id) DO UPDATE SET first_name = $2, language_code = $3, blocked_at = NULL,
-			updated_at = now()
-		WHERE users.first_name <> $2 OR users.language_code <> $3 OR users.blocked_at IS NOT NULL
-		RETURNING ` + userColumns
+		WITH touched AS (
+			INSERT INTO users (id, first_name, language_code) VALUES ($1, $2, $3)
+			ON CONFLICT (id) DO UPDATE SET first_name = $2, language_code = $3, blocked_at = NULL,
+				updated_at = now()
+			WHERE users.first_name <> $2 OR users.language_code <> $3 OR users.blocked_at IS NOT NULL
+			RETURNING ` + userColumns + `
+		)
+		SELECT ` + userColumns + ` FROM touched
+		UNION ALL
+		SELECT ` + userColumns + ` FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM touched)`
 	u, err := collectOne[User](ctx, db, q, id, firstName, languageCode)
-	if err == ErrNotFound { // nothing changed, so nothing was returned
-		return db.UserByID(ctx, id)
-	}
 	if err != nil {
 		return User{}, fmt.Errorf("touch user: %w", err)
 	}

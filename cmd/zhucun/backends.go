@@ -79,13 +79,13 @@ func openBackends(ctx context.Context, cfg config) (_ *backends, applied []strin
 			return nil, nil, err
 		}
 		b.State = store.NewState(b.rdb, cfg.RedisPrefix, cfg.ConversationTTL)
-		b.Pacer = bot.NewPacer(b.rdb, cfg.RedisPrefix, bot.DefaultLimits())
+		b.Pacer = bot.NewPacer(b.rdb, cfg.RedisPrefix, sendLimits(cfg))
 		return b, applied, nil
 	}
 	if b.State, err = store.OpenEmbeddedState(ctx, stateFile(cfg), cfg.ConversationTTL); err != nil {
 		return nil, nil, err
 	}
-	b.Pacer = bot.NewLocalPacer(bot.DefaultLimits())
+	b.Pacer = bot.NewLocalPacer(sendLimits(cfg))
 	return b, applied, nil
 }
 

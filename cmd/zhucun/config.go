@@ -46,6 +46,13 @@ type config struct {
 	// (ZHUCUN_REMINDERS), with the other replicas that do.
 	Reminders bool
 
+	// SendPerSecond bounds all the bot's sends, across replicas (ZHUCUN_SEND_PER_SECOND):
+	// Telegram allows about 30 a second, more to bots with paid broadcasts.
+	SendPerSecond int
+
+	// PprofAddr serves net/http/pprof when set (ZHUCUN_PPROF_ADDR); off by default.
+	PprofAddr string
+
 	// now is the clock of the handlers and the jobs; nil is time.Now. Only tests set it.
 	now func() time.Time
 }
@@ -78,6 +85,8 @@ var settings = []setting{
 	{env: "ZHUCUN_CONVERSATION_TTL", def: "24h", usage: "how long an untouched conversation is kept"},
 	{env: "ZHUCUN_REDIS_PREFIX", def: "zhucun:", usage: "start of every Redis key, for several deployments on one Redis"},
 	{env: "ZHUCUN_REMINDERS", def: "on", usage: "on: this process runs the reminders and digests (shared with other replicas); off: it does not"},
+	{env: "ZHUCUN_SEND_PER_SECOND", def: "29", usage: "messages a second the bot sends at most, all replicas together (Telegram: about 30)"},
+	{env: "ZHUCUN_PPROF_ADDR", usage: "address of net/http/pprof for profiling, e.g. 127.0.0.1:6060 (default: off)"},
 }
 
 // flagName turns TELEGRAM_BOT_TOKEN into telegram-bot-token.
@@ -239,6 +248,19 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, nee
 	case "off":
 	default:
 		bad("ZHUCUN_REMINDERS", "malformed %q (on or off)", v["ZHUCUN_REMINDERS"])
+	}
+
+	if n, err := strconv.Atoi(v["ZHUCUN_SEND_PER_SECOND"]); err != nil || n < 2 {
+		bad("ZHUCUN_SEND_PER_SECOND", "malformed %q (a whole number of messages a second, at least 2)", v["ZHUCUN_SEND_PER_SECOND"])
+	} else {
+		c.SendPerSecond = n
+	}
+
+	c.PprofAddr = v["ZHUCUN_PPROF_ADDR"]
+	if c.PprofAddr != "" {
+		if _, port, err := net.SplitHostPort(c.PprofAddr); err != nil || !validPort(port) {
+			bad("ZHUCUN_PPROF_ADDR", "malformed (expected host:port, e.g. 127.0.0.1:6060)")
+		}
 	}
 
 	if len(errs) > 0 {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"path/filepath"
 	"time"
@@ -38,14 +39,18 @@ type app struct {
 	fetch   store.FetchFunc
 	// jobs (nil with ZHUCUN_REMINDERS=off) runs the reminders and digests.
 	jobs *jobs.Scheduler
+	// pprof serves net/http/pprof on its own address (ZHUCUN_PPROF_ADDR); nil when off.
+	pprof         *http.Server
+	pprofListener net.Listener
 }
 
 // newApp wires the bot exactly as serve runs it; tests build it the same way.
 func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err error) {
 	a = &app{cfg: cfg, log: logger}
+	opened := a // a is nil once an error is returned
 	defer func() {
 		if err != nil {
-			a.close()
+			opened.close()
 		}
 	}()
 	if cfg.Secret == nil { // the embedded store (loadConfig requires it on Postgres)
@@ -113,6 +118,18 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	if a.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("ZHUCUN_HTTP_ADDR: %w", err)
 	}
+	if cfg.PprofAddr != "" {
+		pm := http.NewServeMux()
+		pm.HandleFunc("/debug/pprof/", pprof.Index)
+		pm.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		pm.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		pm.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		pm.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		a.pprof = &http.Server{Handler: pm, ReadHeaderTimeout: 10 * time.Second}
+		if a.pprofListener, err = net.Listen("tcp", cfg.PprofAddr); err != nil {
+			return nil, fmt.Errorf("ZHUCUN_PPROF_ADDR: %w", err)
+		}
+	}
 	logger.Info("bot ready", slog.String("username", b.Username()), slog.String("http", a.listener.Addr().String()),
 		slog.Bool("webhook", cfg.WebhookURL != ""))
 	return a, nil
@@ -124,12 +141,20 @@ func (a *app) run(ctx context.Context) error {
 	defer a.close()
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() {
 		if err := a.http.Serve(a.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
+	if a.pprof != nil {
+		defer a.pprof.Close()
+		go func() {
+			if err := a.pprof.Serve(a.pprofListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
 	polling := a.cfg.WebhookURL == ""
 	pollDone := make(chan struct{})
 	go func() {
@@ -225,6 +250,9 @@ func (a *app) close() {
 	if a.listener != nil {
 		a.listener.Close()
 	}
+	if a.pprofListener != nil {
+		a.pprofListener.Close()
+	}
 	if a.back != nil {
 		a.back.Close()
 	}
@@ -242,6 +270,16 @@ func openRiverPool(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("connect to database for jobs: %w", err)
 	}
 	return pool, nil
+}
+
+// sendLimits are Telegram's limits with the bot's rate of ZHUCUN_SEND_PER_SECOND, one
+// message a second of it kept for replies.
+func sendLimits(cfg config) bot.Limits {
+	l := bot.DefaultLimits()
+	if cfg.SendPerSecond > 0 {
+		l.PerSecond, l.BulkPerSecond = cfg.SendPerSecond, cfg.SendPerSecond-1
+	}
+	return l
 }
 
 // bulkSender sends the reminders at bulk priority, and tells the jobs who blocked the bot.
