@@ -48,10 +48,11 @@ func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err e
 	if cfg.RedisURL == "" {
 		return nil, &configError{errors.New("REDIS_URL: in-process conversation state is not available in this version; set a redis:// URL")}
 	}
-	a = &app{cfg: cfg, log: logger}
+	built := &app{cfg: cfg, log: logger}
+	a = built
 	defer func() {
 		if err != nil {
-			a.close()
+			built.close() // not a: returning nil, err has set it to nil
 		}
 	}()
 	if a.db, err = openPostgres(ctx, cfg); err != nil {
