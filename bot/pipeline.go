@@ -102,9 +102,10 @@ func (p *Pipeline) Process(ctx context.Context, u *models.Update) error {
 			p.forget(in.UpdateID)
 			p.deliver(ctx, in, replies)
 			if err := p.h.Delivered(ctx, in.UpdateID); err != nil {
-				// Not acknowledged: the next delivery finds the replies sent or, after
-				// their claim runs out, sends them again.
-				return fmt.Errorf("update %d: replies sent: %w: %w", in.UpdateID, ErrUnavailable, err)
+				// The replies are out: acknowledging the update is right, and delivering
+				// it again would only send them twice. Their claim stays (and runs out).
+				p.log.Warn("replies sent but not recorded", slog.Int64("update_id", in.UpdateID),
+					slog.String("error", err.Error()))
 			}
 			p.m.updates.WithLabelValues(kind, "ok").Inc()
 			return nil
