@@ -16,8 +16,10 @@ import (
 	"github.com/go-telegram/bot/models"
 )
 
-// waitTimeout is how long WaitMessages and WaitCalls wait before failing the test.
-const waitTimeout = 10 * time.Second
+// waitTimeout is how long WaitMessages and WaitCalls wait before failing the test:
+// long enough for a whole suite running with -race on two busy cores; a passing test
+// never waits it out.
+const waitTimeout = 30 * time.Second
 
 const (
 	botID       = 1000
