@@ -41,8 +41,8 @@ type app struct {
 }
 
 // newApp wires the bot exactly as serve runs it; tests build it the same way.
-func newApp(ctx context.Context, cfg config, logger *slog.Logger) (a *app, err error) {
-	a = &app{cfg: cfg, log: logger}
+func newApp(ctx context.Context, cfg config, logger *slog.Logger) (_ *app, err error) {
+	a := &app{cfg: cfg, log: logger}
 	defer func() {
 		if err != nil {
 			a.close()
