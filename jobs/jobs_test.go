@@ -124,16 +124,16 @@ func (r *recorder) to(chat int64) []delivery {
 
 // world is a county on a fresh schema with a simulated clock.
 type world struct {
-	ctx     context.Context
-	db      *store.DB
-	river   jobs.DB
+	ctx   context.Context
+	db    *store.DB
+	river jobs.DB
 	// backdate makes a person's roles start long before the simulated days (the store
 	// has no way to say so).
 	backdate func(userID int64) error
-	h       *handlers.Handlers
-	cal     *calendar.Calendar
-	clock   *clock
-	regions map[string]store.Region
+	h        *handlers.Handlers
+	cal      *calendar.Calendar
+	clock    *clock
+	regions  map[string]store.Region
 }
 
 // newWorld builds the county K (Asia/Shanghai): townships T1 (villages V1 东坪村 and

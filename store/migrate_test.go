@@ -71,6 +71,23 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
+// TestSQLiteMigrationsMatch checks that the SQLite migrations have the numbers and names
+// of the Postgres ones: one schema history, in two dialects.
+func TestSQLiteMigrationsMatch(t *testing.T) {
+	t.Parallel()
+	lite, err := store.SQLiteMigrations()
+	if err != nil {
+		t.Fatalf("SQLiteMigrations: %v", err)
+	}
+	var names []string
+	for _, m := range lite {
+		names = append(names, m.Name)
+	}
+	if want := migrationNames(t); !reflect.DeepEqual(names, want) {
+		t.Errorf("SQLite migrations: got %q, want %q", names, want)
+	}
+}
+
 func TestMigrate(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()

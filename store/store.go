@@ -42,7 +42,7 @@ type DB struct {
 	depth int     // SQLite: savepoints inside sqltx
 }
 
-// Open opens the records at databaseURL: a postgres:// or postgresql:// URL is
+// OpenURL opens the records at databaseURL: a postgres:// or postgresql:// URL is
 // Postgres, anything else the path of a SQLite file (created if need be).
 func OpenURL(ctx context.Context, databaseURL string) (*DB, error) {
 	if IsPostgresURL(databaseURL) {

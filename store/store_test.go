@@ -171,11 +171,12 @@ func TestOpenFails(t *testing.T) {
 		{name: "malformed url", url: "postgres://u:s3cret@%zz/test"},
 		{name: "bad port", url: "postgres://u:s3cret@127.0.0.1:port/test"},
 		{name: "nobody listening", url: "postgres://u:s3cret@127.0.0.1:1/test?sslmode=disable&connect_timeout=5"},
+		{name: "sqlite file in a missing directory that cannot be made", url: "/proc/zhucun-missing/z.db"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			db, err := store.Open(t.Context(), tt.url)
+			db, err := store.OpenURL(t.Context(), tt.url)
 			if err == nil {
 				db.Close()
 				t.Fatalf("Open(%q): got nil error, want one", tt.url)

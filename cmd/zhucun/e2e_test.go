@@ -61,7 +61,13 @@ func (l *logBuffer) String() string {
 // waitFor blocks until the logs contain s.
 func (l *logBuffer) waitFor(t *testing.T, s string) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	l.waitForWithin(t, s, 10*time.Second)
+}
+
+// waitForWithin is waitFor for at most d.
+func (l *logBuffer) waitForWithin(t *testing.T, s string, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
 	for {
 		l.mu.Lock()
 		found, changed := strings.Contains(l.buf.String(), s), l.changed
