@@ -376,7 +376,7 @@ func (h *Handlers) route(ctx context.Context, r *Request) error {
 			r.Say("common.flow_gone")
 			return nil
 		}
-		if !st.access.allowed(r) { // the roles changed since the flow began
+		if !st.access.allowed(r) { // the roles changed since the flow began, or a press was forged
 			r.EndFlow()
 			r.Say("common.not_allowed")
 			return nil
