@@ -119,7 +119,7 @@ func (p *Pacer) Wait(ctx context.Context, chatID int64, prio Priority) error {
 }
 
 func (p *Pacer) wait(ctx context.Context, chatID int64, prio Priority) error {
-	if prio == Interactive && chatID > 0 {
+	if prio == Interactive && chatID > 0 && p.local == nil {
 		return p.waitReply(ctx, chatID)
 	}
 	if err := p.waitHold(ctx, chatID, prio); err != nil {
