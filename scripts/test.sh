@@ -79,7 +79,18 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 [ -z "$unformatted" ] || die "gofmt: not formatted: $unformatted"
 go vet ./...
 export CI=${CI:-1}
-go test -race -count=1 -timeout 45m "$@" ./...
+# The store's tests are its conformance suite: each runs once per backend, as subtests
+# named …/postgres and …/sqlite (records) or …/redis and …/sqlite (conversation state).
+# They run verbosely on their own so that the log shows both backends ran.
+go test -race -count=1 -timeout 45m "$@" $(go list ./... | grep -v '^zhucun/store$')
+store_log=$(mktemp)
+if ! go test -race -count=1 -timeout 45m -v "$@" ./store >"$store_log" 2>&1; then
+	cat "$store_log"; rm -f "$store_log"; die "store: conformance suite failed"
+fi
+for backend in postgres sqlite redis; do
+	log "store conformance on $backend: $(grep -cE -- "--- PASS: .*/$backend( |\$)" "$store_log") subtests passed"
+done
+tail -n 1 "$store_log"; rm -f "$store_log"
 
 # --- fuzzing ----------------------------------------------------------------------
 # The seed corpora ran above as plain tests; here every target runs for 10,000 inputs
