@@ -48,7 +48,7 @@ func newWorld(ctx context.Context, bin, baseURL, redisURL, dir string, villages,
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+w.schema); err != nil {
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{w.schema}.Sanitize()); err != nil {
 		return nil, err
 	}
 	u, err := url.Parse(baseURL)
@@ -148,7 +148,7 @@ func (w *world) drop(ctx context.Context) error {
 		return err
 	}
 	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "DROP SCHEMA "+w.schema+" CASCADE")
+	_, err = conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{w.schema}.Sanitize()+" CASCADE")
 	if rerr := dropRedis(ctx, w.redisURL, w.prefix); err == nil {
 		err = rerr
 	}

@@ -345,6 +345,9 @@ func TestForgedCallbackData(t *testing.T) {
 	if _, err := w.h.Handle(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
+	if err := w.h.Delivered(context.Background(), in.UpdateID); err != nil {
+		t.Fatal(err)
+	}
 	mid := fingerprint(t, conn)
 	if replies, err := w.h.Handle(context.Background(), in); err != nil || len(replies) != 0 {
 		t.Fatalf("replayed press: %+v (%v), want nothing", replies, err)

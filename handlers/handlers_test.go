@@ -105,6 +105,10 @@ func (w *world) send(t *testing.T, userID int64, in handlers.Input) []handlers.R
 	if err != nil {
 		t.Fatalf("handle %+v: %v", in, err)
 	}
+	// As the pipeline does once the replies are out.
+	if err := w.h.Delivered(context.Background(), in.UpdateID); err != nil {
+		t.Fatalf("delivered %d: %v", in.UpdateID, err)
+	}
 	return replies
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -51,7 +52,18 @@ func (db *DB) TouchUser(ctx context.Context, id int64, firstName, languageCode s
 		SELECT ` + userColumns + ` FROM touched
 		UNION ALL
 		SELECT ` + userColumns + ` FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM touched)`
-	u, err := collectOne[User](ctx, db, q, id, firstName, languageCode)
+	// SQLite has no INSERT in a WITH: the upsert returns the row it wrote, and nothing
+	// when nothing changed — then the row is read.
+	const qLite = `
+		INSERT INTO users (id, first_name, language_code) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET first_name = $2, language_code = $3, blocked_at = NULL,
+			updated_at = now()
+		WHERE users.first_name <> $2 OR users.language_code <> $3 OR users.blocked_at IS NOT NULL
+		RETURNING ` + userColumns
+	u, err := collectOne[User](ctx, db, db.pick(q, qLite), id, firstName, languageCode)
+	if db.lite && errors.Is(err, ErrNotFound) {
+		u, err = db.UserByID(ctx, id)
+	}
 	if err != nil {
 		return User{}, fmt.Errorf("touch user: %w", err)
 	}

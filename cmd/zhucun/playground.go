@@ -92,9 +92,10 @@ func newPlayground(ctx context.Context, cfg config, file string, logger *slog.Lo
 		}
 	}
 	p = &playground{log: logger, dir: dir}
+	opened := p // p is nil once an error is returned
 	defer func() {
 		if err != nil {
-			p.close()
+			opened.close()
 		}
 	}()
 	if p.backend, err = openPlayground(ctx, cfg, file); err != nil {
