@@ -571,15 +571,27 @@ func healthReadinessAndMetrics(t *testing.T, e *env) {
 		{"/metrics", "zhucun_update_duration_seconds_bucket"},
 		{"/metrics", "zhucun_dead_letters_total 0"},
 	} {
-		resp, err := http.Get(r.url(tc.path))
-		if err != nil {
-			t.Fatal(err)
+		// The counters move once the update is done, just after its reply went out:
+		// ask again until they show it, for a while.
+		deadline := time.Now().Add(10 * time.Second)
+		tick := time.NewTicker(50 * time.Millisecond)
+		for {
+			resp, err := http.Get(r.url(tc.path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), tc.want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("GET %s: %d, body lacks %q:\n%.2000s", tc.path, resp.StatusCode, tc.want, body)
+				break
+			}
+			<-tick.C
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), tc.want) {
-			t.Errorf("GET %s: %d, body lacks %q:\n%.2000s", tc.path, resp.StatusCode, tc.want, body)
-		}
+		tick.Stop()
 	}
 }
 
