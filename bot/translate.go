@@ -3,6 +3,7 @@ package bot
 import (
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-telegram/bot/models"
 
@@ -81,8 +82,12 @@ func command(m *models.Message) (name, args string, ok bool) {
 			// A forged entity (Telegram never sends one that does not fit): no command.
 			return "", "", false
 		}
-		name = strings.TrimPrefix(string(runes[:e.Length]), "/")
-		name, _, _ = strings.Cut(name, "@")
+		word := string(runes[:e.Length])
+		if !strings.HasPrefix(word, "/") || strings.ContainsFunc(word, unicode.IsSpace) {
+			// Not "/cmd" or "/cmd@bot": forged as well.
+			return "", "", false
+		}
+		name, _, _ = strings.Cut(word[1:], "@")
 		return strings.ToLower(name), strings.TrimSpace(string(runes[e.Length:])), true
 	}
 	return "", "", false
